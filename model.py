@@ -17,6 +17,7 @@ import argparse
 import os
 import sys
 import tempfile
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,7 +30,7 @@ import numpy as np
 
 IMAGE_SHAPE = (28, 28, 1)
 NUM_CLASSES = 10
-VALIDATION_SIZE = 6_000
+VALIDATION_FRACTION = 0.1  # 6,000 of MNIST's 60,000 training images
 PLOT_WINDOW_TITLE = "MNIST training history"
 
 
@@ -90,7 +91,7 @@ def read_npz(path: str) -> dict[str, np.ndarray]:
             arrays = {key: npz[key] for key in ("x_train", "y_train", "x_test", "y_test")}
     except FileNotFoundError:
         raise UserError(f"{path}: no such file") from None
-    except (OSError, ValueError) as e:  # not a zip, truncated, pickled objects
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:  # empty, not a zip, truncated, pickled
         raise UserError(f"{path}: not a readable .npz file ({e})") from None
     for split in ("train", "test"):
         x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
@@ -103,9 +104,10 @@ def read_npz(path: str) -> dict[str, np.ndarray]:
     return arrays
 
 
-def split_validation(x: np.ndarray, y: np.ndarray, size: int) -> tuple[tuple, tuple]:
-    """Hold out the last `size` training images for validation, as fit(validation_split=) would."""
-    return (x[:-size], y[:-size]), (x[-size:], y[-size:])
+def split_validation(x: np.ndarray, y: np.ndarray, fraction: float) -> tuple[tuple, tuple]:
+    """Hold out the last `fraction` of the training images, as fit(validation_split=) would."""
+    n_train = len(x) - max(1, round(len(x) * fraction))
+    return (x[:n_train], y[:n_train]), (x[n_train:], y[n_train:])
 
 
 def train(
@@ -229,7 +231,7 @@ def main(argv: list[str] | None = None) -> None:
     keras.utils.set_random_seed(seed)
 
     (x_train, y_train), (x_test, y_test) = load_mnist(args.data)
-    train_data, val_data = split_validation(x_train, y_train, VALIDATION_SIZE)
+    train_data, val_data = split_validation(x_train, y_train, VALIDATION_FRACTION)
     print(f"{len(train_data[0])} training, {len(val_data[0])} validation, {len(x_test)} test images; seed {seed}")
 
     model = build_model()

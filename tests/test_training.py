@@ -1,0 +1,46 @@
+"""A real, short run of model.py on MNIST digits, and predict.py reading real test digits with its weights."""
+
+import re
+
+import numpy as np
+from PIL import Image
+
+import model
+import predict
+
+
+def test_one_epoch_on_real_digits_saves_weights_and_plot(trained_run):
+    workdir, result = trained_run
+    assert "Total params: 1,386,506" in result.stdout  # the summary is printed before training
+    assert (workdir / "model.weights.h5").is_file()
+    with Image.open(workdir / "results.png") as plot:
+        assert plot.format == "PNG"
+    assert [p.name for p in workdir.iterdir() if p.name.startswith(".")] == []  # no temporaries left
+
+
+def test_one_epoch_on_real_digits_beats_a_real_accuracy_floor(trained_run, mnist):
+    workdir, result = trained_run
+    reported = float(re.search(r"test accuracy: ([0-9.]+)", result.stdout).group(1))
+    net = model.build_model()
+    net.load_weights(workdir / "model.weights.h5")
+    # Test images 1000..2999 were never seen by that run, not even as its test set.
+    held_out = mnist["x_test"][1000:3000, ..., None], mnist["y_test"][1000:3000]
+    accuracy = np.mean(np.argmax(net.predict(held_out[0], verbose=0), axis=1) == held_out[1])
+    assert accuracy > 0.85, accuracy  # 3,600 images and one epoch reach about 0.9; chance is 0.1
+    assert reported > 0.85
+
+
+def test_predict_reads_real_test_digits_saved_as_png_in_both_polarities(trained_run, mnist, tmp_path, capsys):
+    workdir, _ = trained_run
+    digits, labels = mnist["x_test"][1000:1020], mnist["y_test"][1000:1020]
+    answers = {"white on black": [], "black on white": []}
+    for i, digit in enumerate(digits):
+        for polarity, pixels in (("white on black", digit), ("black on white", 255 - digit)):
+            path = tmp_path / f"{i}-{polarity.replace(' ', '_')}.png"
+            Image.fromarray(pixels).resize((112, 112)).save(path)
+            predict.main([str(path), "--weights", str(workdir / "model.weights.h5")])
+            answers[polarity].append(int(capsys.readouterr().out.split()[0]))
+    for polarity, predicted in answers.items():
+        correct = np.mean(np.array(predicted) == labels)
+        assert correct >= 0.8, f"{polarity}: {correct:.0%} right"
+    assert answers["white on black"] == answers["black on white"]
