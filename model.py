@@ -22,16 +22,40 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
+
 # TensorFlow's C++ start-up chatter would bury our one-line errors; warnings still show.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# oneDNN's kernels train this network 2.5x faster on x86 CPUs, but TensorFlow only turns
+# them on by itself for some Intel chips (measured on a 2-core AMD EPYC; see the README).
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
-import keras  # after the log level, which TensorFlow reads at import
-import numpy as np
+
+@contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """Discard what C++ code writes to fd 2: TensorFlow announces oneDNN at import with a log
+    line no setting suppresses. Python exceptions raised inside still show, after it."""
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+with _native_stderr_silenced():
+    import keras
+    import tensorflow as tf
 
 IMAGE_SHAPE = (28, 28, 1)
 NUM_CLASSES = 10
 VALIDATION_FRACTION = 0.1  # 6,000 of MNIST's 60,000 training images
 PLOT_WINDOW_TITLE = "MNIST training history"
+BATCH_SIZE = 256
+LEARNING_RATE = 3e-3
 
 
 class UserError(Exception):
@@ -110,17 +134,82 @@ def split_validation(x: np.ndarray, y: np.ndarray, fraction: float) -> tuple[tup
     return (x[:n_train], y[:n_train]), (x[n_train:], y[n_train:])
 
 
+def random_affine(images: tf.Tensor) -> tf.Tensor:
+    """Rotate (±10°), scale (0.9-1.1), shear (±0.15) and shift (±2 px) each image of a batch.
+
+    One resampling per image, so strokes stay as sharp as MNIST's. It runs in the input
+    pipeline, not in the network: the saved model and predict.py never see it.
+    """
+    n = tf.shape(images)[0]
+    angle = tf.random.uniform([n], -10.0, 10.0) * (np.pi / 180)
+    scale = tf.random.uniform([n], 0.9, 1.1)
+    shear = tf.random.uniform([n], -0.15, 0.15)
+    shift_x, shift_y = tf.unstack(tf.random.uniform([2, n], -2.0, 2.0))
+    cos, sin = tf.cos(angle) / scale, tf.sin(angle) / scale
+    # affine_transform maps each output pixel back to the input pixel it samples: this is the
+    # inverse transform, built about the image centre so a digit turns in place.
+    a0, a1, b0, b1 = cos, -sin + shear * cos, sin, cos + shear * sin
+    centre = (IMAGE_SHAPE[0] - 1) / 2
+    a2 = centre - a0 * centre - a1 * centre - shift_x
+    b2 = centre - b0 * centre - b1 * centre - shift_y
+    zeros = tf.zeros([n])
+    transforms = tf.stack([a0, a1, a2, b0, b1, b2, zeros, zeros], axis=1)
+    return keras.ops.image.affine_transform(images, transforms, interpolation="bilinear", fill_value=0)
+
+
+def make_dataset(
+    x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool = False, augment: bool = False
+) -> tf.data.Dataset:
+    """Batches of (float32 images, labels): cached once, reshuffled each epoch, prefetched."""
+    ds = tf.data.Dataset.from_tensor_slices((x, y.astype("int32"))).cache()
+    if shuffle:
+        ds = ds.shuffle(len(x), reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size).map(lambda images, labels: (tf.cast(images, tf.float32), labels))
+    if augment:  # per batch: one vectorized transform is far cheaper than one per image
+        ds = ds.map(lambda images, labels: (random_affine(images), labels), num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
 def train(
     model: keras.Model,
     train_data: tuple[np.ndarray, np.ndarray],
     val_data: tuple[np.ndarray, np.ndarray],
     epochs: int,
     batch_size: int,
+    learning_rate: float,
+    plain: bool = False,
+    callbacks: list[keras.callbacks.Callback] | None = None,
 ) -> keras.callbacks.History:
-    """Train with Adam on sparse labels; a progress bar per epoch, or one line each in a log."""
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    verbose = 1 if sys.stdout.isatty() else 2  # the live bar floods files and pipes with updates
-    return model.fit(*train_data, validation_data=val_data, epochs=epochs, batch_size=batch_size, verbose=verbose)
+    """Train with Adam; a progress bar per epoch, or one line each in a log.
+
+    The default recipe augments the images, warms the learning rate up over the first epoch
+    and then decays it along a cosine to zero, and ends with the weights of the epoch with
+    the best validation accuracy. `plain` is the original recipe: none of that.
+    """
+    if not plain:
+        steps = epochs * -(-len(train_data[0]) // batch_size)
+        warmup = min(steps // epochs, steps // 2)
+        learning_rate = keras.optimizers.schedules.CosineDecay(
+            learning_rate / 20, decay_steps=steps - warmup, warmup_target=learning_rate, warmup_steps=warmup
+        )
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    callbacks = list(callbacks or [])
+    if not plain:
+        # patience=epochs: it never stops training, it only restores the best epoch at the end.
+        keep_best = keras.callbacks.EarlyStopping("val_accuracy", patience=epochs, restore_best_weights=True)
+        callbacks.append(keep_best)
+    return model.fit(
+        make_dataset(*train_data, batch_size, shuffle=True, augment=not plain),
+        validation_data=make_dataset(*val_data, 1024),
+        epochs=epochs,
+        shuffle=False,  # the dataset reshuffles itself each epoch
+        callbacks=callbacks,
+        verbose=1 if sys.stdout.isatty() else 2,  # the live bar floods files and pipes with updates
+    )
 
 
 @contextmanager
@@ -187,27 +276,39 @@ def has_display() -> bool:
     return True
 
 
-def show_plot(history: dict[str, list[float]], plot_path: Path, test_accuracy: float | None = None) -> None:
-    """Open the plot in a window and wait for it to be closed; never fatal, the file is saved."""
+def show_window(title: str, draw, figsize: tuple[float, float]) -> None:
+    """Draw into a new window titled `title` and wait until it is closed; where no window can
+    open, say so in one line and carry on (what was drawn is saved to a file by the caller)."""
     import matplotlib.pyplot as plt  # picks TkAgg when the display answers, else falls back to Agg
 
     if plt.get_backend().lower() == "agg":
         display = os.environ.get("DISPLAY", "")
         print(
-            f"model.py: cannot open a window on DISPLAY={display!r} (display unreachable or python3-tk "
-            f"missing); the plot is in {plot_path}",
+            f"{Path(sys.argv[0]).name}: cannot open a window on DISPLAY={display!r} "
+            "(display unreachable or python3-tk missing)",
             file=sys.stderr,
         )
         return
-    fig = plt.figure(PLOT_WINDOW_TITLE, figsize=(11, 4.5))
-    draw_history(fig, history, test_accuracy)
+    draw(plt.figure(title, figsize=figsize))
     plt.show()
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--epochs", type=int, default=13, help="training epochs (default: 13)")
-    parser.add_argument("--batch-size", type=int, default=32, help="images per step (default: 32)")
+    parser.add_argument(
+        "--batch-size", type=int, help=f"images per step (default: {BATCH_SIZE}; 32, Keras' default, with --plain)"
+    )
+    parser.add_argument(
+        "--learning-rate",
+        type=float,
+        help=f"peak learning rate (default: {LEARNING_RATE}; with --plain a constant 0.001, Adam's default)",
+    )
+    parser.add_argument(
+        "--plain",
+        action="store_true",
+        help="the original recipe, for comparison: no augmentation, constant learning rate, last epoch's weights",
+    )
     parser.add_argument(
         "--data",
         default=os.environ.get("MNIST_NPZ"),
@@ -218,8 +319,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, help="random seed for a reproducible run (default: a fresh one, printed)")
     parser.add_argument("--no-show", action="store_true", help="save the plot without opening a window")
     args = parser.parse_args(argv)
-    if args.epochs < 1 or args.batch_size < 1:
-        parser.error("--epochs and --batch-size must be at least 1")
+    if args.batch_size is None:
+        args.batch_size = 32 if args.plain else BATCH_SIZE
+    if args.learning_rate is None:
+        args.learning_rate = 1e-3 if args.plain else LEARNING_RATE
+    if args.epochs < 1 or args.batch_size < 1 or args.learning_rate <= 0:
+        parser.error("--epochs and --batch-size must be at least 1, --learning-rate above 0")
     if not args.weights.name.endswith(".weights.h5"):
         parser.error("--weights must end in .weights.h5 (Keras' weights format)")
     return args
@@ -236,7 +341,7 @@ def main(argv: list[str] | None = None) -> None:
 
     model = build_model()
     model.summary()
-    history = train(model, train_data, val_data, args.epochs, args.batch_size).history
+    history = train(model, train_data, val_data, args.epochs, args.batch_size, args.learning_rate, args.plain).history
     save_weights(model, args.weights)
 
     test_loss, test_accuracy = model.evaluate(x_test, y_test, batch_size=256, verbose=0)
@@ -244,7 +349,7 @@ def main(argv: list[str] | None = None) -> None:
     save_plot(history, args.plot, test_accuracy)
     print(f"saved {args.weights} and {args.plot}")
     if not args.no_show and has_display():
-        show_plot(history, args.plot, test_accuracy)
+        show_window(PLOT_WINDOW_TITLE, lambda fig: draw_history(fig, history, test_accuracy), (11, 4.5))
 
 
 if __name__ == "__main__":

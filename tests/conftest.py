@@ -87,10 +87,9 @@ def untrained_weights(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def trained_run(small_mnist_path: Path, tmp_path_factory):
-    """One real run of model.py (1 epoch on the small MNIST): its directory and output."""
+    """One real run of model.py (1 epoch on the small MNIST, batch 32 for enough steps): its directory and output."""
     workdir = tmp_path_factory.mktemp("trained")
-    result = run_script(
-        "model.py", "--data", str(small_mnist_path), "--epochs", "1", "--seed", "0", "--no-show", cwd=workdir
-    )
+    args = ("--data", str(small_mnist_path), "--epochs", "1", "--batch-size", "32", "--seed", "0", "--no-show")
+    result = run_script("model.py", *args, cwd=workdir)
     assert result.returncode == 0, result.stderr
     return workdir, result

@@ -1,0 +1,147 @@
+"""Benchmark training: the plain recipe against the default one, on the same data and machine.
+
+    python3 bench/train.py --data mnist.npz                      # 13 epochs; default recipe on seeds 1 2 3
+    python3 bench/train.py --data mnist.npz --epochs 1 --seeds 1 # a quick look
+
+Recipes, each run in a fresh process of its own (TensorFlow reads its oneDNN setting at
+import, and a process of its own gives each its own peak memory):
+  plain-stock   the original recipe with TensorFlow's stock settings, as the first model.py
+                ran: batch 32, constant learning rate, no augmentation, oneDNN as TensorFlow
+                decides (off on AMD CPUs)
+  plain-onednn  the same recipe with oneDNN on, to show what that setting alone is worth
+  default       python3 model.py as it is now
+
+For each run it prints seconds per epoch, total seconds (process start to exit, as a user
+waits), test accuracy, peak RSS and GFLOP/s, and each recipe's time as a multiple of
+plain-stock's. It runs model.py's own functions and writes nothing into the checkout.
+"""
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RECIPES = {
+    "plain-stock": {"plain": True, "env": {"TF_ENABLE_ONEDNN_OPTS": "0"}},
+    "plain-onednn": {"plain": True, "env": {"TF_ENABLE_ONEDNN_OPTS": "1"}},
+    "default": {"plain": False, "env": {}},
+}
+
+
+def training_flops_per_image(net) -> float:
+    """Multiply-adds of one forward pass, counted as 2 FLOP, times 3 for forward plus backward."""
+    flops = 0
+    for layer in net.layers:
+        kind = type(layer).__name__
+        if kind == "Conv2D":
+            _, h, w, c_out = layer.output.shape
+            kh, kw = layer.kernel_size
+            flops += 2 * h * w * c_out * kh * kw * layer.input.shape[-1]
+        elif kind == "Dense":
+            flops += 2 * layer.input.shape[-1] * layer.units
+    return 3 * flops
+
+
+def worker(recipe: str, seed: int, epochs: int, data: str) -> None:
+    """One training run in this process; prints its figures as one JSON line."""
+    sys.path.insert(0, str(ROOT))
+    import keras
+
+    import model
+
+    class EpochTimer(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            seconds.append(time.perf_counter() - self.start)
+
+    seconds: list[float] = []
+    plain = RECIPES[recipe]["plain"]
+    keras.utils.set_random_seed(seed)
+    (x_train, y_train), (x_test, y_test) = model.load_mnist(data)
+    train_data, val_data = model.split_validation(x_train, y_train, model.VALIDATION_FRACTION)
+    net = model.build_model()
+    batch_size, learning_rate = (32, 1e-3) if plain else (model.BATCH_SIZE, model.LEARNING_RATE)
+    model.train(net, train_data, val_data, epochs, batch_size, learning_rate, plain, callbacks=[EpochTimer()])
+    _, accuracy = net.evaluate(x_test, y_test, batch_size=1024, verbose=0)
+    flops = training_flops_per_image(net) * len(train_data[0]) * epochs
+    print(json.dumps({"epoch_seconds": seconds, "test_accuracy": accuracy, "gflops": flops / sum(seconds) / 1e9}))
+
+
+def run(recipe: str, seed: int, epochs: int, data: str) -> dict:
+    """Run one worker process; add its wall time and peak RSS to what it reports."""
+    env = {**os.environ, **RECIPES[recipe]["env"]}
+    args = ["--worker", recipe, "--seed", str(seed), "--epochs", str(epochs), "--data", data]
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, __file__, *args], env=env, stdout=subprocess.PIPE, text=True)
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        sys.exit(f"bench/train.py: {recipe} seed {seed} failed (exit {proc.returncode})")
+    result = json.loads(out.strip().splitlines()[-1])
+    return {"recipe": recipe, "seed": seed, "total_seconds": wall, "peak_rss_gb": usage.ru_maxrss / 2**20, **result}
+
+
+def cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []:
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", default=os.environ.get("MNIST_NPZ"), help="MNIST .npz (default: $MNIST_NPZ)")
+    parser.add_argument("--epochs", type=int, default=13, help="epochs per run (default: 13)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3], help="seeds of the default recipe")
+    parser.add_argument(
+        "--recipes", nargs="+", choices=RECIPES, default=list(RECIPES), help="which recipes to run (default: all)"
+    )
+    parser.add_argument("--worker", choices=RECIPES, help=argparse.SUPPRESS)
+    parser.add_argument("--seed", type=int, default=1, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if not args.data:
+        parser.error("give the MNIST .npz with --data or MNIST_NPZ")
+    if args.worker:
+        return worker(args.worker, args.seed, args.epochs, args.data)
+
+    print(f"machine: {os.cpu_count()} cores, {cpu_model()}; Python {platform.python_version()}; {args.epochs} epochs")
+    columns = ("seed", "s/epoch", "total s", "test acc", "peak RSS", "GFLOP/s")
+    print(f"{'recipe':13s} " + " ".join(f"{c:>9s}" for c in columns), flush=True)
+    results = []
+    for recipe in args.recipes:
+        # The plain recipes are the reference, not the subject: one seed each keeps the run short.
+        for seed in args.seeds if recipe == "default" else args.seeds[:1]:
+            r = run(recipe, seed, args.epochs, args.data)
+            results.append(r)
+            print(
+                f"{recipe:13s} {seed:9d} {sum(r['epoch_seconds']) / args.epochs:9.1f} {r['total_seconds']:9.1f} "
+                f"{r['test_accuracy']:9.2%} {r['peak_rss_gb']:7.2f}GB {r['gflops']:9.1f}",
+                flush=True,
+            )
+
+    print("\nper recipe (mean over seeds):")
+    reference = next((r["total_seconds"] for r in results if r["recipe"] == "plain-stock"), None)
+    for recipe in args.recipes:
+        runs = [r for r in results if r["recipe"] == recipe]
+        total = sum(r["total_seconds"] for r in runs) / len(runs)
+        accuracies = [r["test_accuracy"] for r in runs]
+        line = (
+            f"  {recipe:13s} total {total:6.1f} s, test accuracy mean {sum(accuracies) / len(accuracies):.2%} "
+            f"(min {min(accuracies):.2%}), peak RSS {max(r['peak_rss_gb'] for r in runs):.2f} GB"
+        )
+        if reference:
+            line += f", {total / reference:.2f}x the time of plain-stock"
+        print(line)
+
+
+if __name__ == "__main__":
+    main()
