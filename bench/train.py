@@ -50,9 +50,9 @@ def training_flops_per_image(net) -> float:
 def worker(recipe: str, seed: int, epochs: int, data: str) -> None:
     """One training run in this process; prints its figures as one JSON line."""
     sys.path.insert(0, str(ROOT))
-    import keras
+    import model  # first: it sets TensorFlow's environment (oneDNN) before TensorFlow loads, as model.py does
 
-    import model
+    keras = model.keras
 
     class EpochTimer(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
@@ -105,6 +105,11 @@ def main() -> None:
     parser.add_argument(
         "--recipes", nargs="+", choices=RECIPES, default=list(RECIPES), help="which recipes to run (default: all)"
     )
+    parser.add_argument(
+        "--plain-seconds",
+        type=float,
+        help="plain-stock's total seconds from an earlier run on this machine, to compare without rerunning it",
+    )
     parser.add_argument("--worker", choices=RECIPES, help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -129,7 +134,9 @@ def main() -> None:
             )
 
     print("\nper recipe (mean over seeds):")
-    reference = next((r["total_seconds"] for r in results if r["recipe"] == "plain-stock"), None)
+    reference = next((r["total_seconds"] for r in results if r["recipe"] == "plain-stock"), args.plain_seconds)
+    if reference and "plain-stock" not in args.recipes:
+        print(f"  plain-stock   total {reference:6.1f} s, from --plain-seconds (an earlier run)")
     for recipe in args.recipes:
         runs = [r for r in results if r["recipe"] == recipe]
         total = sum(r["total_seconds"] for r in runs) / len(runs)
