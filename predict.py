@@ -1,43 +1,81 @@
-"""Read the handwritten digit in an image with the network trained by model.py.
+"""Read handwritten digits in pictures with the network trained by model.py.
 
-    IMG_PATH=my_digit.png python3 predict.py     # prints the digit, then its probability: 7 (98.6%)
-    python3 predict.py my_digit.png
+    IMG_PATH=my_digit.png python3 predict.py          # the digit, then its probability: 7 (98.6%)
+    python3 predict.py photos/ a.jpg b.png --top 3    # one line per image: path: digit (probability)
+    python3 predict.py a.jpg --json                   # one JSON object per line
+    python3 predict.py a.jpg --show                   # picture, what the network sees, probabilities
 
-Any image Pillow opens works: it becomes a white-on-black 28x28 digit, as in MNIST.
-Arguments, files and weights are checked before TensorFlow is imported, so a typo fails fast.
+A picture becomes the 28x28 image MNIST would have made of its digit: MNIST digits were drawn
+white on black, scaled to fit a 20x20 box with their aspect ratio kept, and placed in a 28x28
+frame with their centre of mass in the middle; the network knows nothing else. So:
+
+    decode (first frame, EXIF orientation, transparency laid on white, 16-bit scaled, huge photos
+    reduced) -> gray -> polarity (ink made light, judged from the border) -> paper shading and
+    noise removed -> bounding box of the ink -> fit in 20x20 -> centre of mass at (14, 14)
+
+Arguments, files and images are checked and decoded before TensorFlow is imported, so a typo
+fails in well under a second; many images cost little more than one, as they go through the
+network in batches.
 """
 
 import argparse
+import itertools
+import json
 import os
 import sys
+import warnings
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 
 # model.py defaults to this name, so the two scripts meet without flags.
 DEFAULT_WEIGHTS = Path("model.weights.h5")
+CHUNK = 256  # images decoded and predicted together: bounds memory however many are given
 
 
 class UserError(Exception):
     """A problem the user can fix: reported as one line on stderr, no traceback."""
 
 
+WORKING_SIZE = 768  # larger pictures are reduced to this first: more pixels only add noise and time
+BOX = 20  # MNIST's size-normalization box
+FRAME = 28
+NOISE_FLOOR = 16.0  # ink fainter than this (0..255) above the paper is taken for shading or noise
+STROKE_WIDTH = 2.5  # MNIST's median stroke width in its 28x28 images...
+STROKE_WIDTH_RANGE = (1.8, 3.6)  # ...and its 10th to 90th percentile: widths inside are left alone
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+
+
 def load_image(path: Path) -> Image.Image:
-    """Open and fully decode an image, turning Pillow's failures into one readable sentence."""
+    """Decode the first frame of an image, upright, reduced to at most WORKING_SIZE a side.
+
+    Pillow's pixel limit still refuses decompression bombs; big but legitimate photos are
+    decoded at reduced scale where the format allows (JPEG) and downscaled otherwise.
+    """
     try:
-        with Image.open(path) as img:
-            img.load()  # decode now: a truncated file fails here, not halfway through preprocessing
-            return ImageOps.exif_transpose(img)
+        with warnings.catch_warnings():
+            # Between Pillow's limit and twice it, Pillow only warns; such photos are legitimate.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                img.draft(img.mode, (WORKING_SIZE, WORKING_SIZE))  # JPEG: decode at 1/2, 1/4, 1/8 size
+                img = ImageOps.exif_transpose(img)  # also decodes: a truncated file fails here
+                img.thumbnail((WORKING_SIZE, WORKING_SIZE), Image.Resampling.BOX)
+                img.load()
+                return img
     except FileNotFoundError:
         raise UserError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise UserError(f"{path}: is a directory, not an image") from None
     except UnidentifiedImageError:
         raise UserError(f"{path}: not an image Pillow can read") from None
-    except Image.DecompressionBombError as e:
-        raise UserError(f"{path}: refused, too many pixels ({e})") from None
-    except (OSError, SyntaxError, ValueError) as e:  # Pillow's errors for corrupt or truncated data
+    except Image.DecompressionBombError:
+        raise UserError(
+            f"{path}: refused, more pixels than Pillow's limit of {Image.MAX_IMAGE_PIXELS:,} (a decompression bomb?)"
+        ) from None
+    except (OSError, SyntaxError, ValueError, EOFError) as e:  # Pillow's errors for corrupt or truncated data
         raise UserError(f"{path}: truncated or corrupt image ({e})") from None
 
 
@@ -46,21 +84,184 @@ def to_grayscale(img: Image.Image) -> np.ndarray:
     if img.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
         gray = np.asarray(img, dtype=np.float32)
         # 16-bit and 32-bit gray keep their full range; 8-bit data stored in mode I does not.
-        return gray / 257.0 if gray.max() > 255 else gray
+        return gray / 257.0 if gray.max() > 255 else np.clip(gray, 0, 255)
     if img.has_transparency_data:
         canvas = Image.new("RGBA", img.size, "white")
         img = Image.alpha_composite(canvas, img.convert("RGBA"))
     return np.asarray(img.convert("L"), dtype=np.float32)
 
 
-def preprocess(img: Image.Image) -> np.ndarray:
-    """A (28, 28, 1) array of raw 0..255 pixels, white digit on black, as the network was trained."""
+def border_level(gray: np.ndarray) -> float:
+    """The paper's level: the median of a frame 1/20 of the picture wide around its edge."""
+    h, w = gray.shape
+    m = max(1, min(h, w) // 20)
+    frame = np.concatenate([gray[:m].ravel(), gray[-m:].ravel(), gray[:, :m].ravel(), gray[:, -m:].ravel()])
+    return float(np.median(frame))
+
+
+def ink_is_dark(gray: np.ndarray) -> bool:
+    """Dark ink on light paper when the darkest pixel lies farther below the paper (the border's
+    level) than the brightest lies above it. Extremes, not percentiles: a small digit on a big
+    page is well under 1% of its pixels."""
+    paper = border_level(gray)
+    return paper - gray.min() > gray.max() - paper
+
+
+def remove_background(ink: np.ndarray) -> tuple[np.ndarray, float]:
+    """Subtract the paper's level, estimated block by block, so shading is not taken for ink;
+    also return the noise left (a robust standard deviation), which no ink can be fainter than.
+
+    In each block of about 1/8 of the picture the median is paper unless ink covers half the
+    block; the coarse map is smoothed back to full size and subtracted.
+    """
+    h, w = ink.shape
+    rows, cols = np.linspace(0, h, 9).astype(int), np.linspace(0, w, 9).astype(int)
+    coarse = np.array(
+        [[np.median(ink[r0:r1, c0:c1]) for c0, c1 in itertools.pairwise(cols)] for r0, r1 in itertools.pairwise(rows)],
+        dtype=np.float32,
+    )
+    # A block that is mostly ink reads far too high: the paper may vary across the page with the
+    # light, but not by more than that from the border's level.
+    coarse = np.minimum(coarse, border_level(ink) + 3 * NOISE_FLOOR)
+    paper = np.asarray(Image.fromarray(coarse, mode="F").resize((w, h), Image.Resampling.BILINEAR))
+    residual = ink - paper
+    noise = 1.4826 * float(np.median(np.abs(residual - np.median(residual))))
+    return np.clip(residual, 0, None), noise
+
+
+def ink_box(ink: np.ndarray, threshold: float) -> tuple[int, int, int, int] | None:
+    """(top, bottom, left, right) of the ink, trimming the faint 0.5% of its mass at each side
+    so a stray speck far from the digit does not stretch the box; None when there is no ink."""
+    mass = np.where(ink > threshold, ink, 0)
+    if mass.sum() == 0:
+        return None
+    box = []
+    for axis in (1, 0):
+        cumulative = np.cumsum(mass.sum(axis=axis)) / mass.sum()
+        box += [int(np.searchsorted(cumulative, 0.005)), int(np.searchsorted(cumulative, 0.995)) + 1]
+    return tuple(box)
+
+
+def stroke_width(mask: np.ndarray) -> float:
+    """Mean width of the strokes in a boolean mask, in its pixels: a stroke of length L and width
+    w covers L*w pixels and has about 2*L boundary pixels."""
+    inner = mask[1:-1, 1:-1] & mask[:-2, 1:-1] & mask[2:, 1:-1] & mask[1:-1, :-2] & mask[1:-1, 2:]
+    boundary = mask[1:-1, 1:-1].sum() - inner.sum()
+    return 2 * mask.sum() / max(boundary, 1)
+
+
+def normalize_strokes(digit: np.ndarray, scale: int) -> np.ndarray:
+    """Thin a marker's strokes or thicken a fine pen's toward MNIST's width.
+
+    `digit` is drawn `scale` times larger than MNIST's 20x20 box, where a 3x3 min or max
+    filter moves the width by 2/scale of an MNIST pixel.
+    """
+    width = stroke_width(np.pad(digit > 127, 1)) / scale
+    low, high = STROKE_WIDTH_RANGE
+    steps = round((width - STROKE_WIDTH) * scale / 2) if not low <= width <= high else 0
+    image = Image.fromarray(digit, mode="F")
+    for _ in range(abs(steps)):
+        thinner = image.filter(ImageFilter.MinFilter(3) if steps > 0 else ImageFilter.MaxFilter(3))
+        if steps > 0 and (np.asarray(thinner) > 127).sum() < 0.3 * (digit > 127).sum():
+            break  # thinning further would start to erase the digit rather than slim it
+        image = thinner
+    return np.asarray(image)
+
+
+def fit_in_frame(digit: np.ndarray) -> np.ndarray:
+    """Scale the cropped digit to fit BOX x BOX (aspect kept), then centre its mass in FRAME x FRAME.
+
+    Strokes are brought to MNIST's width on the way, at 4x the final size.
+    """
+    h, w = digit.shape
+    scale = 4 * BOX / max(h, w)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    big = np.asarray(Image.fromarray(digit, mode="F").resize(size, Image.Resampling.BILINEAR))
+    big = normalize_strokes(big, 4)
+    size = (max(1, round(size[0] / 4)), max(1, round(size[1] / 4)))
+    small = np.clip(np.asarray(Image.fromarray(big, mode="F").resize(size, Image.Resampling.BOX)), 0, 255)
+    frame = np.zeros((FRAME, FRAME), np.float32)
+    total = small.sum()
+    ys, xs = np.indices(small.shape)
+    cy, cx = (ys * small).sum() / total, (xs * small).sum() / total
+    top = int(np.clip(round(FRAME / 2 - 0.5 - cy), 0, FRAME - small.shape[0]))
+    left = int(np.clip(round(FRAME / 2 - 0.5 - cx), 0, FRAME - small.shape[1]))
+    frame[top : top + small.shape[0], left : left + small.shape[1]] = small
+    return frame
+
+
+def preprocess(img: Image.Image, invert: str = "auto") -> np.ndarray:
+    """A (28, 28, 1) float32 array of 0..255 pixels, white digit on black, as MNIST drew them.
+
+    invert: "auto" decides from the picture, "yes" for dark ink on light paper, "no" for light
+    ink on dark. Raises UserError("no digit found") for a picture without ink.
+    """
     gray = to_grayscale(img)
-    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
-    if np.median(border) > 127:  # a light background: the digit is dark ink, MNIST's is light
-        gray = 255.0 - gray
-    small = Image.fromarray(gray.astype(np.uint8)).resize((28, 28), Image.Resampling.LANCZOS)
-    return np.asarray(small, dtype=np.float32)[..., None]
+    dark_ink = ink_is_dark(gray) if invert == "auto" else invert == "yes"
+    ink = 255.0 - gray if dark_ink else gray
+    # A slight blur tames sensor noise and JPEG ringing; unlike a median it keeps 1-pixel strokes.
+    blurred = Image.fromarray(ink.round().astype(np.uint8)).filter(ImageFilter.GaussianBlur(0.8))
+    ink = np.asarray(blurred, dtype=np.float32)
+    ink, noise = remove_background(ink)
+    # The ink's level: its 50th brightest pixel, which any digit has, however small on the page.
+    strong = np.partition(ink.ravel(), -50)[-50] if ink.size > 50 else ink.max()
+    floor = max(NOISE_FLOOR, 8 * noise)
+    if strong < floor:
+        raise UserError("no digit found")
+    threshold = max(floor / 2, 0.2 * strong)
+    box = ink_box(ink, threshold)
+    if box is None:
+        raise UserError("no digit found")
+    top, bottom, left, right = box
+    digit = ink[top:bottom, left:right]
+    # Faint haze below the threshold is dropped; the strokes' cores are scaled to MNIST's 255.
+    core = np.percentile(digit[digit > threshold], 90)
+    haze = threshold / 3
+    digit = np.clip((digit - haze) * 255.0 / max(core - haze, 1e-6), 0, 255).astype(np.float32)
+    return fit_in_frame(digit)[..., None]
+
+
+def find_images(paths: list[Path]) -> tuple[list[Path], list[str]]:
+    """The image files among `paths`, directories expanded (sorted, not recursive); and errors."""
+    files, errors = [], []
+    for path in paths:
+        if path.is_dir():
+            inside = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+            if not inside:
+                errors.append(f"{path}: directory holds no image files ({', '.join(sorted(IMAGE_SUFFIXES))})")
+            files += inside
+        elif path.exists():
+            files.append(path)
+        else:
+            errors.append(f"{path}: no such file")
+    return files, errors
+
+
+def prepare(path: Path, invert: str, keep_picture: bool) -> tuple[np.ndarray, Image.Image | None]:
+    """The network's input for one file and, when asked, a small copy of the picture to show."""
+    img = load_image(path)
+    try:
+        digit = preprocess(img, invert)
+    except UserError as e:
+        raise UserError(f"{path}: {e}") from None
+    if not keep_picture:
+        return digit, None
+    img.thumbnail((320, 320))
+    return digit, img.convert("RGBA" if img.has_transparency_data else "RGB")
+
+
+def prepared_chunks(files: list[Path], invert: str, keep_pictures: bool) -> Iterator[list[tuple]]:
+    """(path, digit or UserError, picture) for every file, CHUNK at a time, decoded on both cores."""
+
+    def attempt(path: Path) -> tuple:
+        try:
+            return (path, *prepare(path, invert, keep_pictures))
+        except UserError as e:
+            return path, e, None
+
+    with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
+        for start in range(0, len(files), CHUNK):
+            yield list(pool.map(attempt, files[start : start + CHUNK]))
 
 
 def load_model(weights: Path):
@@ -78,35 +279,133 @@ def load_model(weights: Path):
     return model
 
 
+def format_top(probabilities: np.ndarray, k: int) -> str:
+    """'7 (98.6%)', or the k most likely digits: '7 (98.6%)  1 (0.9%)  2 (0.3%)'."""
+    order = np.argsort(probabilities)[::-1][:k]
+    return "  ".join(f"{digit} ({probabilities[digit]:.1%})" for digit in order)
+
+
+def draw_prediction(fig, path: Path, picture: Image.Image, digit_image: np.ndarray, probabilities: np.ndarray) -> None:
+    """The picture, the 28x28 image the network saw, and its ten probabilities, side by side."""
+    picture_ax, seen_ax, bars_ax = fig.subplots(1, 3, gridspec_kw={"width_ratios": [1, 1, 1.4]})
+    picture_ax.imshow(picture, cmap="gray")
+    picture_ax.set_title(f"{path.name}", fontsize=10)
+    seen_ax.imshow(digit_image[..., 0], cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+    seen_ax.set_title("what the network sees (28x28)", fontsize=10)
+    for ax in (picture_ax, seen_ax):
+        ax.set_xticks([])
+        ax.set_yticks([])
+    best = int(np.argmax(probabilities))
+    colors = ["tab:orange" if d == best else "tab:blue" for d in range(10)]
+    bars_ax.bar(range(10), probabilities, color=colors)
+    bars_ax.set_xticks(range(10))
+    bars_ax.set_ylim(0, 1)
+    bars_ax.set_xlabel("digit")
+    bars_ax.set_ylabel("probability")
+    bars_ax.set_title(f"prediction: {best} ({probabilities[best]:.1%})", fontsize=10)
+    fig.tight_layout()
+
+
+def save_preview(path: Path, figure_args: tuple) -> None:
+    from matplotlib.figure import Figure
+
+    from model import atomic_path
+
+    fig = Figure(figsize=(10, 3.6))
+    draw_prediction(fig, *figure_args)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
+
+
+def preview_path(preview: Path, index: int, count: int) -> Path:
+    """The preview file itself for one image; numbered beside it (name-1.png, ...) for several."""
+    return preview if count == 1 else preview.with_name(f"{preview.stem}-{index}{preview.suffix}")
+
+
+def report_error(message: str, as_json: bool, path: Path | None = None) -> None:
+    print(f"predict.py: error: {message}", file=sys.stderr)
+    if as_json and path is not None:
+        print(json.dumps({"path": str(path), "error": message.removeprefix(f"{path}: ")}), flush=True)
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("image", nargs="?", type=Path, help="image file (default: $IMG_PATH)")
+    parser.add_argument("paths", nargs="*", type=Path, help="image files or directories of them (default: $IMG_PATH)")
     parser.add_argument(
         "--weights", type=Path, default=DEFAULT_WEIGHTS, help=f"weights saved by model.py (default: {DEFAULT_WEIGHTS})"
     )
+    parser.add_argument("--top", type=int, default=1, metavar="K", help="print the K most likely digits (default: 1)")
+    parser.add_argument("--json", action="store_true", help="one JSON object per image, with all ten probabilities")
+    parser.add_argument(
+        "--invert",
+        choices=("auto", "yes", "no"),
+        default="auto",
+        help="yes: dark ink on light paper; no: light ink on dark; auto (default): judged from each picture",
+    )
+    parser.add_argument("--show", action="store_true", help="open a window per image: what the network sees, and why")
+    parser.add_argument(
+        "--preview", type=Path, metavar="PNG", help="write that figure to a file (name-N.png for several)"
+    )
     args = parser.parse_args(argv)
-    if args.image is None:
+    if not args.paths:
         if not os.environ.get("IMG_PATH"):
-            parser.error("no image given: IMG_PATH=<img> python3 predict.py, or python3 predict.py <img>")
-        args.image = Path(os.environ["IMG_PATH"])
+            parser.error("no image given: IMG_PATH=<img> python3 predict.py, or python3 predict.py <img>...")
+        args.paths = [Path(os.environ["IMG_PATH"])]
+    if not 1 <= args.top <= 10:
+        parser.error("--top must be between 1 and 10")
     return args
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
+    """Predict every image given; returns the exit status: 1 if any image failed."""
     args = parse_args(argv)
+    files, errors = find_images(args.paths)
+    for message in errors:
+        report_error(message, args.json, Path(message.split(": ")[0]))
     if not args.weights.is_file():
         raise UserError(f"{args.weights}: no trained weights; train first with python3 model.py")
-    digit_image = preprocess(load_image(args.image))
+    single = len(args.paths) == 1 and not args.paths[0].is_dir()  # print the digit first, as ever
+    keep_pictures = args.show or args.preview is not None
+    if args.show:
+        from model import has_display  # the check needs no TensorFlow, but model.py imports it anyway
 
-    model = load_model(args.weights)
-    probabilities = model.predict(digit_image[None], verbose=0)[0]
-    digit = int(np.argmax(probabilities))
-    print(f"{digit} ({probabilities[digit]:.1%})")
+        if not has_display():
+            print("predict.py: no display: --show opens no window (use --preview FILE.png)", file=sys.stderr)
+            args.show = False
+
+    model, failed = None, bool(errors)
+    for index, chunk in enumerate(prepared_chunks(files, args.invert, keep_pictures)):
+        ready = [digit for _, digit, _ in chunk if not isinstance(digit, UserError)]
+        if ready:
+            model = model or load_model(args.weights)
+            batch_probabilities = iter(np.asarray(model(np.stack(ready), training=False), dtype=np.float64))
+        for offset, (path, digit, picture) in enumerate(chunk):
+            if isinstance(digit, UserError):
+                report_error(str(digit), args.json, path)
+                failed = True
+                continue
+            probabilities = next(batch_probabilities)
+            if args.json:
+                best = int(np.argmax(probabilities))
+                record = {"path": str(path), "digit": best, "confidence": probabilities[best]}
+                print(json.dumps({**record, "probabilities": probabilities.round(6).tolist()}), flush=True)
+            else:
+                print(
+                    format_top(probabilities, args.top) if single else f"{path}: {format_top(probabilities, args.top)}"
+                )
+            figure_args = (path, picture, digit, probabilities)
+            if args.preview is not None:
+                save_preview(preview_path(args.preview, index * CHUNK + offset + 1, len(files)), figure_args)
+            if args.show:
+                from model import show_window
+
+                show_window(f"predict.py: {path.name}", lambda fig, a=figure_args: draw_prediction(fig, *a), (10, 3.6))
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
     try:
-        main()
+        sys.exit(main())
     except UserError as e:
         sys.exit(f"predict.py: error: {e}")
     except KeyboardInterrupt:

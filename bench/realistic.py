@@ -1,0 +1,153 @@
+"""How well predict.py reads realistic pictures of digits, against the naive "invert and resize".
+
+    python3 bench/realistic.py --data mnist.npz --weights model.weights.h5          # 1,000 pictures
+    python3 bench/realistic.py --data mnist.npz --weights model.weights.h5 --keep pictures/
+
+It draws MNIST *test* digits (never trained on) the way people hand them over: dark ink on light
+paper with shading and noise, or light on dark; 30 to 350 pixels tall, anywhere on canvases of
+any shape; thick and thin pens; saved as PNG, JPEG, BMP, or RGBA with a transparent background.
+The same seed gives the same pictures. Every picture then goes through predict.py's own loading
+and preprocessing, and through the naive approach the first predict.py used; it prints both
+accuracies beside the network's accuracy on the same digits as plain 28x28 MNIST images.
+"""
+
+import argparse
+import io
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageFilter
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import predict  # noqa: E402  (from the checkout, above)
+
+FORMATS = ("PNG", "JPEG", "BMP", "RGBA")
+
+
+def pen(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The digit as drawn by a thinner, the same, or a thicker pen (at MNIST's 28x28 scale)."""
+    img = Image.fromarray(digit)
+    # A marker much thicker than "thick" fills the loops of 0, 6, 8 and 9 until people cannot read them either.
+    choice = rng.choice(["thin", "same", "thick"], p=[0.25, 0.45, 0.3])
+    if choice == "thin":
+        img = img.filter(ImageFilter.MinFilter(3)).filter(ImageFilter.GaussianBlur(0.3))
+        if np.asarray(img).max() < 100:  # too thin a digit vanishes: keep the original
+            img = Image.fromarray(digit)
+    elif choice == "thick":
+        img = img.filter(ImageFilter.MaxFilter(3))
+    return np.asarray(img)
+
+
+def realistic_picture(digit: np.ndarray, rng: np.random.Generator) -> tuple[Image.Image, str]:
+    """One MNIST digit (white on black, 28x28) as a photo or scan of it; and its file format."""
+    ink = pen(digit, rng).astype(np.float32) / 255.0  # 1 where the pen went
+    height = int(rng.uniform(30, 350))
+    # The 28x28 frame holds a 20x20 digit: scale the frame so the digit itself is `height` tall.
+    frame = max(8, round(height * 28 / 20))
+    ink = np.asarray(Image.fromarray(ink, mode="F").resize((frame, frame), Image.Resampling.BICUBIC)).clip(0, 1)
+    width_factor, height_factor = rng.uniform(1.0, 4.0, size=2)
+    canvas_w, canvas_h = int(frame * width_factor) + 10, int(frame * height_factor) + 10
+    top, left = rng.integers(0, canvas_h - frame + 1), rng.integers(0, canvas_w - frame + 1)
+    coverage = np.zeros((canvas_h, canvas_w), np.float32)
+    coverage[top : top + frame, left : left + frame] = ink
+
+    fmt = FORMATS[rng.integers(len(FORMATS))]
+    if fmt == "RGBA":  # ink on a transparent canvas, as drawing programs export it
+        rgba = np.zeros((canvas_h, canvas_w, 4), np.uint8)
+        rgba[..., :3] = rng.integers(0, 80, size=3)
+        rgba[..., 3] = (coverage * 255).astype(np.uint8)
+        return Image.fromarray(rgba, "RGBA"), "PNG"
+
+    dark_on_light = rng.random() < 0.75
+    paper, pen_level = (
+        (rng.uniform(150, 250), rng.uniform(0, 90)) if dark_on_light else (rng.uniform(0, 70), rng.uniform(170, 255))
+    )
+    # Shading: the light falls off linearly across the page, up to 35%, from a random side.
+    ys, xs = np.mgrid[0:canvas_h, 0:canvas_w]
+    angle = rng.uniform(0, 2 * np.pi)
+    ramp = np.cos(angle) * xs / canvas_w + np.sin(angle) * ys / canvas_h
+    ramp = (ramp - ramp.min()) / max(np.ptp(ramp), 1e-6)
+    light = 1.0 - rng.uniform(0, 0.35) * ramp
+    gray = (paper + (pen_level - paper) * coverage) * light
+    gray += rng.normal(0, rng.uniform(1, 8), size=gray.shape)
+    tint = rng.uniform(0.9, 1.1, size=3) if rng.random() < 0.5 else np.ones(3)
+    rgb = np.clip(gray[..., None] * tint, 0, 255).astype(np.uint8)
+    return Image.fromarray(rgb, "RGB"), fmt
+
+
+def encode(img: Image.Image, fmt: str, rng: np.random.Generator) -> bytes:
+    buffer = io.BytesIO()
+    options = {"quality": int(rng.integers(60, 95))} if fmt == "JPEG" else {}
+    img.save(buffer, fmt, **options)
+    return buffer.getvalue()
+
+
+def naive_preprocess(img: Image.Image) -> np.ndarray:
+    """What the first predict.py did: gray, invert if the border is light, squash to 28x28."""
+    gray = predict.to_grayscale(img)
+    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    if np.median(border) > 127:
+        gray = 255.0 - gray
+    small = Image.fromarray(gray.astype(np.uint8)).resize((28, 28), Image.Resampling.LANCZOS)
+    return np.asarray(small, dtype=np.float32)[..., None]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", default=os.environ.get("MNIST_NPZ"), help="MNIST .npz (default: $MNIST_NPZ)")
+    parser.add_argument("--weights", type=Path, default=ROOT / "model.weights.h5", help="weights from model.py")
+    parser.add_argument("--count", type=int, default=1000, help="pictures to draw (default: 1000)")
+    parser.add_argument("--seed", type=int, default=0, help="the set's seed (default: 0)")
+    parser.add_argument("--keep", type=Path, metavar="DIR", help="also save the pictures there, named by label")
+    args = parser.parse_args()
+    if not args.data:
+        parser.error("give the MNIST .npz with --data or MNIST_NPZ")
+
+    with np.load(args.data) as mnist:
+        x_test, y_test = mnist["x_test"], mnist["y_test"]
+    rng = np.random.default_rng(args.seed)
+    indices = rng.choice(len(x_test), size=args.count, replace=False)
+    ours, naive, formats, failures = [], [], [], 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for n, i in enumerate(indices):
+            img, fmt = realistic_picture(x_test[i], rng)
+            path = (args.keep or Path(tmp)) / f"{n:04d}-label{y_test[i]}.{fmt.lower()}"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(encode(img, fmt, rng))
+            formats.append(fmt if img.mode != "RGBA" else "RGBA")
+            loaded = predict.load_image(path)
+            naive.append(naive_preprocess(loaded))
+            try:
+                ours.append(predict.preprocess(loaded))
+            except predict.UserError:  # "no digit found" counts as wrong
+                ours.append(np.zeros((28, 28, 1), np.float32))
+                failures += 1
+
+    net = predict.load_model(args.weights)
+    labels = y_test[indices]
+
+    def accuracy(images) -> np.ndarray:
+        return np.argmax(net.predict(np.stack(images), batch_size=256, verbose=0), axis=1) == labels
+
+    right_ours, right_naive = accuracy(ours), accuracy(naive)
+    right_plain = accuracy(list(x_test[indices, ..., None].astype(np.float32)))
+    print(f"{args.count} realistic pictures of MNIST test digits (seed {args.seed}), weights {args.weights}")
+    print(f"  the same digits as plain MNIST images:   {right_plain.mean():.2%}")
+    print(f"  naive invert-and-resize:                 {right_naive.mean():.2%}")
+    print(f"  predict.py (MNIST-style preprocessing):  {right_ours.mean():.2%}  ({failures} 'no digit found')")
+    formats = np.array(formats)
+    for fmt in FORMATS:
+        chosen = formats == fmt
+        print(
+            f"    {fmt:5s} {chosen.sum():4d} pictures: "
+            f"naive {right_naive[chosen].mean():.1%}, ours {right_ours[chosen].mean():.1%}"
+        )
+
+
+if __name__ == "__main__":
+    main()
