@@ -197,6 +197,8 @@ def preprocess(img: Image.Image, invert: str = "auto") -> np.ndarray:
     ink on dark. Raises UserError("no digit found") for a picture without ink.
     """
     gray = to_grayscale(img)
+    if min(gray.shape) < 8:
+        raise UserError(f"no digit found (the picture is only {gray.shape[1]}x{gray.shape[0]} pixels)")
     dark_ink = ink_is_dark(gray) if invert == "auto" else invert == "yes"
     ink = 255.0 - gray if dark_ink else gray
     # A slight blur tames sensor noise and JPEG ringing; unlike a median it keeps 1-pixel strokes.
