@@ -67,8 +67,10 @@ def worker(recipe: str, seed: int, epochs: int, data: str) -> None:
     (x_train, y_train), (x_test, y_test) = model.load_mnist(data)
     train_data, val_data = model.split_validation(x_train, y_train, model.VALIDATION_FRACTION)
     net = model.build_model()
-    batch_size, learning_rate = (32, 1e-3) if plain else (model.BATCH_SIZE, model.LEARNING_RATE)
-    model.train(net, train_data, val_data, epochs, batch_size, learning_rate, plain, callbacks=[EpochTimer()])
+    recipe_args = model.parse_args(["--plain"] if plain else [])  # model.py's own defaults for the recipe
+    model.train(
+        net, train_data, val_data, epochs, recipe_args.batch_size, recipe_args.learning_rate, plain, [EpochTimer()]
+    )
     _, accuracy = net.evaluate(x_test, y_test, batch_size=1024, verbose=0)
     flops = training_flops_per_image(net) * len(train_data[0]) * epochs
     print(json.dumps({"epoch_seconds": seconds, "test_accuracy": accuracy, "gflops": flops / sum(seconds) / 1e9}))
