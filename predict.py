@@ -129,12 +129,10 @@ def remove_background(ink: np.ndarray) -> tuple[np.ndarray, float]:
     return np.clip(residual, 0, None), noise
 
 
-def ink_box(ink: np.ndarray, threshold: float) -> tuple[int, int, int, int] | None:
-    """(top, bottom, left, right) of the ink, trimming the faint 0.5% of its mass at each side
-    so a stray speck far from the digit does not stretch the box; None when there is no ink."""
+def ink_box(ink: np.ndarray, threshold: float) -> tuple[int, int, int, int]:
+    """(top, bottom, left, right) of the ink above `threshold` (some must be), trimming the faint
+    0.5% of its mass at each side so a stray speck far from the digit does not stretch the box."""
     mass = np.where(ink > threshold, ink, 0)
-    if mass.sum() == 0:
-        return None
     box = []
     for axis in (1, 0):
         cumulative = np.cumsum(mass.sum(axis=axis)) / mass.sum()
@@ -210,11 +208,8 @@ def preprocess(img: Image.Image, invert: str = "auto") -> np.ndarray:
     floor = max(NOISE_FLOOR, 8 * noise)
     if strong < floor:
         raise UserError("no digit found")
-    threshold = max(floor / 2, 0.2 * strong)
-    box = ink_box(ink, threshold)
-    if box is None:
-        raise UserError("no digit found")
-    top, bottom, left, right = box
+    threshold = max(floor / 2, 0.2 * strong)  # below `strong`: its 50 pixels are ink for ink_box
+    top, bottom, left, right = ink_box(ink, threshold)
     digit = ink[top:bottom, left:right]
     # Faint haze below the threshold is dropped; the strokes' cores are scaled to MNIST's 255.
     core = np.percentile(digit[digit > threshold], 90)
@@ -223,19 +218,20 @@ def preprocess(img: Image.Image, invert: str = "auto") -> np.ndarray:
     return fit_in_frame(digit)[..., None]
 
 
-def find_images(paths: list[Path]) -> tuple[list[Path], list[str]]:
-    """The image files among `paths`, directories expanded (sorted, not recursive); and errors."""
+def find_images(paths: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """The image files among `paths`, directories expanded (sorted, not recursive); and
+    (path, message) for each path that gives none."""
     files, errors = [], []
     for path in paths:
         if path.is_dir():
             inside = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
             if not inside:
-                errors.append(f"{path}: directory holds no image files ({', '.join(sorted(IMAGE_SUFFIXES))})")
+                errors.append((path, f"{path}: directory holds no image files ({', '.join(sorted(IMAGE_SUFFIXES))})"))
             files += inside
         elif path.exists():
             files.append(path)
         else:
-            errors.append(f"{path}: no such file")
+            errors.append((path, f"{path}: no such file"))
     return files, errors
 
 
@@ -362,8 +358,8 @@ def main(argv: list[str] | None = None) -> int:
     """Predict every image given; returns the exit status: 1 if any image failed."""
     args = parse_args(argv)
     files, errors = find_images(args.paths)
-    for message in errors:
-        report_error(message, args.json, Path(message.split(": ")[0]))
+    for path, message in errors:
+        report_error(message, args.json, path)
     if not args.weights.is_file():
         raise UserError(f"{args.weights}: no trained weights; train first with python3 model.py")
     single = len(args.paths) == 1 and not args.paths[0].is_dir()  # print the digit first, as ever

@@ -224,7 +224,8 @@ def test_directories_expand_to_their_images_and_empty_ones_are_reported(tmp_path
         (tmp_path / "digits" / name).write_bytes(b"")
     files, errors = predict.find_images([tmp_path / "digits", tmp_path / "empty", tmp_path / "gone.png"])
     assert [f.name for f in files] == ["a.JPG", "b.png"]
-    assert [e.split(": ", 1)[1].split(" (")[0] for e in errors] == ["directory holds no image files", "no such file"]
+    assert [path.name for path, _ in errors] == ["empty", "gone.png"]
+    assert [m.split(": ", 1)[1].split(" (")[0] for _, m in errors] == ["directory holds no image files", "no such file"]
 
 
 # --- the command line ------------------------------------------------------------------------
