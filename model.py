@@ -11,10 +11,19 @@ the same pixels it would see in MNIST:
 1,386,506 parameters, no Dropout. 6,000 of the 60,000 training images are held out for
 validation; the 10,000 test images are used once, at the end. The README gives the test
 accuracy and time this script reaches.
+
+A run keeps its state in model.resume/ beside the weights, updated after every epoch: a run
+that is killed or interrupted continues from its last finished epoch when the same command
+is started again. The directory is locked while a run trains and removed once it finishes.
 """
 
 import argparse
+import csv
+import json
+import math
 import os
+import shutil
+import signal
 import sys
 import tempfile
 import zipfile
@@ -23,6 +32,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; runs there go unlocked
+    fcntl = None
 
 # TensorFlow's C++ start-up chatter would bury our one-line errors; warnings still show.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -170,6 +184,47 @@ def make_dataset(
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
+class KeepBest(keras.callbacks.Callback):
+    """Save the weights of each epoch that beats the best validation accuracy so far.
+
+    They go to a file rather than memory, so a resumed run still ends with the best epoch of
+    all, including those trained before the interruption.
+    """
+
+    def __init__(self, path: Path, best: float = -math.inf):
+        super().__init__()
+        self.path, self.best = path, best
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if logs["val_accuracy"] > self.best:
+            self.best = logs["val_accuracy"]
+            save_weights(self.model, self.path)
+
+
+class ResumeNotice(keras.callbacks.Callback):
+    """Say in one line where a resumed run picks up, once BackupAndRestore has restored it."""
+
+    def __init__(self, state: Path):
+        super().__init__()
+        self.state, self.first = state, True
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        if self.first and epoch > 0:
+            print(f"resuming the interrupted run in {self.state}/ from epoch {epoch + 1} of {self.params['epochs']}")
+        self.first = False
+
+
+def read_history(path: Path) -> dict[str, list[float]]:
+    """The metrics per epoch that CSVLogger wrote, {} if none. An epoch logged twice (a run
+    killed between logging it and backing it up trains it again) counts once, the last time."""
+    if not path.exists():
+        return {}
+    with open(path, newline="") as f:
+        rows = {int(row["epoch"]): row for row in csv.DictReader(f)}
+    ordered = [rows[epoch] for epoch in sorted(rows)]
+    return {key: [float(row[key]) for row in ordered] for key in (ordered[0] if ordered else {}) if key != "epoch"}
+
+
 def train(
     model: keras.Model,
     train_data: tuple[np.ndarray, np.ndarray],
@@ -177,14 +232,20 @@ def train(
     epochs: int,
     batch_size: int,
     learning_rate: float,
+    state: Path,
     plain: bool = False,
     callbacks: list[keras.callbacks.Callback] | None = None,
-) -> keras.callbacks.History:
-    """Train with Adam; a progress bar per epoch, or one line each in a log.
+) -> dict[str, list[float]]:
+    """Train with Adam; a progress bar per epoch, or one line each in a log. Returns the
+    metrics of every epoch, those of an interrupted earlier run in `state` included.
 
     The default recipe augments the images, warms the learning rate up over the first epoch
     and then decays it along a cosine to zero, and ends with the weights of the epoch with
     the best validation accuracy. `plain` is the original recipe: none of that.
+
+    After each epoch the metrics, the best weights and a backup of the model and optimizer
+    go to the directory `state`; if it holds those of an interrupted run, training goes on
+    from its last finished epoch.
     """
     if not plain:
         steps = epochs * -(-len(train_data[0]) // batch_size)
@@ -197,12 +258,18 @@ def train(
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
-    callbacks = list(callbacks or [])
+    history_path, best_path = state / "history.csv", state / "best.weights.h5"
+    # Logged first, backed up last: a kill between the two repeats an epoch, never loses one.
+    callbacks = [*(callbacks or []), keras.callbacks.CSVLogger(history_path, append=True)]
     if not plain:
-        # patience=epochs: it never stops training, it only restores the best epoch at the end.
-        keep_best = keras.callbacks.EarlyStopping("val_accuracy", patience=epochs, restore_best_weights=True)
-        callbacks.append(keep_best)
-    return model.fit(
+        done = read_history(history_path)
+        callbacks.append(KeepBest(best_path, max(done.get("val_accuracy", []), default=-math.inf)))
+    # Model and optimizer state (the learning-rate schedule's step included). Two copies, so a
+    # kill in the middle of writing one still leaves the other; main() removes them at the end.
+    callbacks.append(
+        keras.callbacks.BackupAndRestore(state / "backup", double_checkpoint=True, delete_checkpoint=False)
+    )
+    model.fit(
         make_dataset(*train_data, batch_size, shuffle=True, augment=not plain),
         validation_data=make_dataset(*val_data, 1024),
         epochs=epochs,
@@ -210,6 +277,9 @@ def train(
         callbacks=callbacks,
         verbose=1 if sys.stdout.isatty() else 2,  # the live bar floods files and pipes with updates
     )
+    if not plain:
+        model.load_weights(best_path)
+    return read_history(history_path)
 
 
 @contextmanager
@@ -224,6 +294,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix="".join(path.suffixes))
     os.close(fd)
     tmp = Path(tmp_name)
+    tmp.chmod(0o666 & ~_umask())  # mkstemp makes it private; the result should be an ordinary file
     try:
         yield tmp
         with open(tmp, "rb") as f:  # on disk before the rename, so a power cut keeps one whole file
@@ -233,9 +304,81 @@ def atomic_path(path: Path) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def save_weights(model: keras.Model, path: Path) -> None:
     with atomic_path(path) as tmp:
         model.save_weights(tmp)
+
+
+def state_dir(weights: Path) -> Path:
+    """Where a run that trains into `weights` keeps its resume state: model.weights.h5 -> model.resume/."""
+    return weights.with_name(weights.name.removesuffix(".weights.h5") + ".resume")
+
+
+@contextmanager
+def exclusive_state(state: Path) -> Iterator[None]:
+    """Hold the lock on a run's state directory, so that two runs never train into the same files.
+
+    It is an flock, which the kernel drops when its process dies: a killed run leaves no stale lock.
+    """
+    while True:
+        state.mkdir(parents=True, exist_ok=True)
+        fd = os.open(state / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+        if fcntl is None:
+            break
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise UserError(
+                f"another model.py run is training into {state}/ right now; "
+                "wait for it to finish, or give this one other --weights"
+            ) from None
+        try:  # a run that just finished may have removed the directory between our open and our lock
+            if os.stat(state / "lock").st_ino == os.fstat(fd).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+    try:
+        yield
+    finally:
+        os.close(fd)
+
+
+def start_or_resume(state: Path, settings: dict, seed: int | None, fresh: bool) -> int:
+    """The seed of this run.
+
+    If `state` holds an interrupted run that finished at least one epoch, this run continues it,
+    with its seed, provided its settings are the same; otherwise `state` starts afresh.
+    """
+    done = len(read_history(state / "history.csv").get("loss", []))
+    if done and not fresh:
+        try:
+            saved = json.loads((state / "run.json").read_text())
+        except (OSError, ValueError):
+            raise UserError(f"{state}/run.json is unreadable; add --fresh to start training over") from None
+        before = {**saved["settings"], "seed": saved["seed"]}
+        now = {**settings, "seed": saved["seed"] if seed is None else seed}
+        changed = [f"{key} {before.get(key)}" for key in now if before.get(key) != now[key]]
+        if changed:
+            raise UserError(
+                f"{state}/ holds a run interrupted after {done} epochs with other settings ({', '.join(changed)}); "
+                "run that command again to finish it, or add --fresh to start over"
+            )
+        return saved["seed"]
+    for path in state.iterdir():
+        if path.name != "lock":
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    seed = seed if seed is not None else int.from_bytes(os.urandom(2), "little")
+    with atomic_path(state / "run.json") as tmp:
+        tmp.write_text(json.dumps({"settings": settings, "seed": seed}))
+    return seed
 
 
 def draw_history(fig, history: dict[str, list[float]], test_accuracy: float | None = None) -> None:
@@ -318,6 +461,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--plot", type=Path, default=Path("results.png"), help="where to save the history plot")
     parser.add_argument("--seed", type=int, help="random seed for a reproducible run (default: a fresh one, printed)")
     parser.add_argument("--no-show", action="store_true", help="save the plot without opening a window")
+    parser.add_argument(
+        "--fresh", action="store_true", help="start over, discarding the state of an interrupted run (model.resume/)"
+    )
     args = parser.parse_args(argv)
     if args.batch_size is None:
         args.batch_size = 32 if args.plain else BATCH_SIZE
@@ -332,27 +478,57 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(2), "little")
-    keras.utils.set_random_seed(seed)
-
     (x_train, y_train), (x_test, y_test) = load_mnist(args.data)
     train_data, val_data = split_validation(x_train, y_train, VALIDATION_FRACTION)
-    print(f"{len(train_data[0])} training, {len(val_data[0])} validation, {len(x_test)} test images; seed {seed}")
-
-    model = build_model()
-    model.summary()
-    history = train(model, train_data, val_data, args.epochs, args.batch_size, args.learning_rate, args.plain).history
-    save_weights(model, args.weights)
-
-    test_loss, test_accuracy = model.evaluate(x_test, y_test, batch_size=256, verbose=0)
-    print(f"test accuracy: {test_accuracy:.4f}  test loss: {test_loss:.4f}")
-    save_plot(history, args.plot, test_accuracy)
+    # What must not change between an interrupted run and the one that resumes it.
+    settings = {
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "learning_rate": args.learning_rate,
+        "plain": args.plain,
+        "data": str(Path(args.data).resolve()) if args.data else None,
+    }
+    state = state_dir(args.weights)
+    with exclusive_state(state):
+        seed = start_or_resume(state, settings, args.seed, args.fresh)
+        keras.utils.set_random_seed(seed)
+        print(f"{len(train_data[0])} training, {len(val_data[0])} validation, {len(x_test)} test images; seed {seed}")
+        model = build_model()
+        model.summary()
+        try:
+            history = train(
+                model,
+                train_data,
+                val_data,
+                args.epochs,
+                args.batch_size,
+                args.learning_rate,
+                state,
+                args.plain,
+                [ResumeNotice(state)],
+            )
+        except KeyboardInterrupt:
+            done = len(read_history(state / "history.csv").get("loss", []))
+            if not done:
+                shutil.rmtree(state)
+                sys.exit("model.py: interrupted before the first epoch finished; nothing was saved")
+            sys.exit(f"model.py: interrupted after epoch {done} of {args.epochs}; run the same command to resume")
+        kept = len(history["loss"]) if args.plain else int(np.argmax(history["val_accuracy"])) + 1
+        print(
+            f"kept epoch {kept} of {len(history['loss'])} (validation accuracy {history['val_accuracy'][kept - 1]:.4f})"
+        )
+        save_weights(model, args.weights)
+        test_loss, test_accuracy = model.evaluate(x_test, y_test, batch_size=256, verbose=0)
+        print(f"test accuracy: {test_accuracy:.4f}  test loss: {test_loss:.4f}")
+        save_plot(history, args.plot, test_accuracy)
+        shutil.rmtree(state)  # the run is complete: nothing left to resume
     print(f"saved {args.weights} and {args.plot}")
     if not args.no_show and has_display():
         show_window(PLOT_WINDOW_TITLE, lambda fig: draw_history(fig, history, test_accuracy), (11, 4.5))
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # docker stop: stop as cleanly as Ctrl-C
     try:
         main()
     except UserError as e:

@@ -22,6 +22,7 @@ import os
 import platform
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -68,9 +69,18 @@ def worker(recipe: str, seed: int, epochs: int, data: str) -> None:
     train_data, val_data = model.split_validation(x_train, y_train, model.VALIDATION_FRACTION)
     net = model.build_model()
     recipe_args = model.parse_args(["--plain"] if plain else [])  # model.py's own defaults for the recipe
-    model.train(
-        net, train_data, val_data, epochs, recipe_args.batch_size, recipe_args.learning_rate, plain, [EpochTimer()]
-    )
+    with tempfile.TemporaryDirectory() as state:  # resume state, as model.py keeps it
+        model.train(
+            net,
+            train_data,
+            val_data,
+            epochs,
+            recipe_args.batch_size,
+            recipe_args.learning_rate,
+            Path(state),
+            plain,
+            [EpochTimer()],
+        )
     _, accuracy = net.evaluate(x_test, y_test, batch_size=1024, verbose=0)
     flops = training_flops_per_image(net) * len(train_data[0]) * epochs
     print(json.dumps({"epoch_seconds": seconds, "test_accuracy": accuracy, "gflops": flops / sum(seconds) / 1e9}))

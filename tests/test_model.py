@@ -56,6 +56,16 @@ def test_failed_write_keeps_the_previous_file_and_leaves_no_temporary(tmp_path):
     assert list(tmp_path.iterdir()) == [target]
 
 
+def test_saved_files_are_ordinary_files_not_private_temporaries(tmp_path):
+    old_mask = os.umask(0o022)
+    try:
+        with model.atomic_path(tmp_path / "results.png") as tmp:
+            tmp.write_bytes(b"plot")
+    finally:
+        os.umask(old_mask)
+    assert (tmp_path / "results.png").stat().st_mode & 0o777 == 0o644
+
+
 def test_weights_write_that_crashes_midway_keeps_the_previous_weights(tmp_path, monkeypatch):
     target = tmp_path / "model.weights.h5"
     net = model.build_model()

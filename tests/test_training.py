@@ -15,7 +15,8 @@ def test_one_epoch_on_real_digits_saves_weights_and_plot(trained_run):
     assert (workdir / "model.weights.h5").is_file()
     with Image.open(workdir / "results.png") as plot:
         assert plot.format == "PNG"
-    assert [p.name for p in workdir.iterdir() if p.name.startswith(".")] == []  # no temporaries left
+    assert sorted(p.name for p in workdir.iterdir()) == ["model.weights.h5", "results.png"]  # no temporaries
+    assert "kept epoch 1 of 1" in result.stdout
 
 
 def test_one_epoch_on_real_digits_beats_a_real_accuracy_floor(trained_run, mnist):
