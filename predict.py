@@ -269,12 +269,24 @@ def load_model(weights: Path):
     model = build_model()
     try:
         model.load_weights(weights)
-    except Exception as e:  # h5py's OSError for a non-HDF5 file, Keras' ValueError for another network
+    except Exception as e:  # h5py's OSError for a broken or foreign file, Keras' ValueError for another network
         raise UserError(
-            f"{weights}: cannot load these weights into the network ({str(e).splitlines()[0]}); "
-            "retrain with python3 model.py"
+            f"{weights}: {weights_problem(weights, e)}; train new ones with python3 model.py "
+            "or pass --weights of a finished run"
         ) from None
     return model
+
+
+def weights_problem(weights: Path, error: Exception) -> str:
+    """What is wrong with a weights file that would not load, in words."""
+    size = weights.stat().st_size
+    if size == 0:
+        return "the file is empty"
+    if "truncated file" in str(error):  # h5py's words for an HDF5 file shorter than it says it is
+        return f"the file is cut short ({size:,} bytes), as an interrupted copy leaves it"
+    if isinstance(error, OSError):
+        return "not a Keras weights file (HDF5)"
+    return "these are the weights of another network, not model.py's"
 
 
 def format_top(probabilities: np.ndarray, k: int) -> str:

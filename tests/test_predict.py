@@ -244,16 +244,40 @@ def test_cli_without_weights_says_to_train_first(tmp_path):
 def test_cli_rejects_weights_that_are_not_hdf5(tmp_path):
     draw_digit().save(tmp_path / "seven.png")
     (tmp_path / "model.weights.h5").write_text("not weights")
-    assert_one_line_error(run_script("predict.py", "seven.png", cwd=tmp_path), "cannot load", "python3 model.py")
+    result = run_script("predict.py", "seven.png", cwd=tmp_path)
+    assert_one_line_error(result, "model.weights.h5: not a Keras weights file", "python3 model.py")
 
 
-def test_cli_rejects_weights_of_another_network(tmp_path):
-    import keras
+def write_unusable_weights(path: Path, kind: str, good: Path) -> None:
+    if kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "truncated":
+        path.write_bytes(good.read_bytes()[:100_000])
+    elif kind == "not HDF5":
+        path.write_text("not weights")
+    else:
+        import keras
 
-    other = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10)])
-    other.save_weights(tmp_path / "model.weights.h5")
-    draw_digit().save(tmp_path / "seven.png")
-    assert_one_line_error(run_script("predict.py", "seven.png", cwd=tmp_path), "cannot load", "python3 model.py")
+        other = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10)])
+        other.save_weights(path)
+
+
+@pytest.mark.parametrize(
+    ("kind", "problem"),
+    [
+        ("empty", "the file is empty"),
+        ("truncated", "the file is cut short (100,000 bytes)"),
+        ("not HDF5", "not a Keras weights file (HDF5)"),
+        ("another network", "these are the weights of another network"),
+    ],
+)
+def test_unusable_weights_are_refused_saying_what_is_wrong(tmp_path, untrained_weights, kind, problem):
+    path = tmp_path / "model.weights.h5"
+    write_unusable_weights(path, kind, untrained_weights)
+    with pytest.raises(predict.UserError) as error:
+        predict.load_model(path)
+    assert str(error.value).startswith(f"{path}: {problem}")
+    assert "python3 model.py" in str(error.value)
 
 
 def test_bad_files_never_stop_the_good_ones(tmp_path, untrained_weights):
