@@ -56,15 +56,12 @@ def load_image(path: Path) -> Image.Image:
     decoded at reduced scale where the format allows (JPEG) and downscaled otherwise.
     """
     try:
-        with warnings.catch_warnings():
-            # Between Pillow's limit and twice it, Pillow only warns; such photos are legitimate.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path) as img:
-                img.draft(img.mode, (WORKING_SIZE, WORKING_SIZE))  # JPEG: decode at 1/2, 1/4, 1/8 size
-                img = ImageOps.exif_transpose(img)  # also decodes: a truncated file fails here
-                img.thumbnail((WORKING_SIZE, WORKING_SIZE), Image.Resampling.BOX)
-                img.load()
-                return img
+        with Image.open(path) as img:
+            img.draft(img.mode, (WORKING_SIZE, WORKING_SIZE))  # JPEG: decode at 1/2, 1/4, 1/8 size
+            img = ImageOps.exif_transpose(img)  # also decodes: a truncated file fails here
+            img.thumbnail((WORKING_SIZE, WORKING_SIZE), Image.Resampling.BOX)
+            img.load()
+            return img
     except FileNotFoundError:
         raise UserError(f"{path}: no such file") from None
     except IsADirectoryError:
@@ -369,6 +366,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Predict every image given; returns the exit status: 1 if any image failed."""
     args = parse_args(argv)
+    # Pillow warns about pictures it could still decode (photos between its pixel limit and twice
+    # it, a short TIFF strip, odd EXIF): the picture is what counts, and each warning is two lines.
+    warnings.filterwarnings("ignore", module="PIL")
     files, errors = find_images(args.paths)
     for path, message in errors:
         report_error(message, args.json, path)

@@ -170,11 +170,14 @@ def test_enormous_photo_is_downscaled_not_refused(tmp_path):
     assert_mnist_like(predict.preprocess(img))
 
 
-def test_pictures_between_pillows_limit_and_twice_it_load_silently(tmp_path, monkeypatch, recwarn):
+def test_pictures_between_pillows_limit_and_twice_it_are_read_without_warnings(
+    tmp_path, untrained_weights, monkeypatch, recwarn, capsys
+):
     draw_digit(size=(40, 40)).save(tmp_path / "large.png")
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # 1,600 pixels: over the limit, under twice it
-    predict.load_image(tmp_path / "large.png")
+    assert predict.main([str(tmp_path / "large.png"), "--weights", str(untrained_weights)]) == 0
     assert not [w for w in recwarn if issubclass(w.category, Image.DecompressionBombWarning)]
+    assert capsys.readouterr().err == ""
 
 
 def png_claiming_size(path: Path, width: int, height: int) -> Path:
