@@ -108,6 +108,17 @@ def test_a_marker_thick_digit_is_slimmed_toward_mnist_strokes():
     assert predict.stroke_width(np.pad(big, 1)) / 4 <= predict.STROKE_WIDTH_RANGE[1] + 0.5
 
 
+def test_a_stroke_fainter_in_places_comes_out_as_bright_as_the_rest():
+    img = Image.new("L", (100, 160), 240)
+    draw = ImageDraw.Draw(img)
+    draw.line([(50, 10), (50, 80)], fill=170, width=3)  # a pencil pressed lightly at the top...
+    draw.line([(50, 80), (50, 150)], fill=20, width=3)  # ...and hard at the bottom
+    digit = predict.preprocess(img)[..., 0]
+    rows = np.nonzero(digit.max(axis=1) > 50)[0]
+    top, bottom = digit[rows[0] : rows[0] + 6].max(), digit[rows[-1] - 5 : rows[-1] + 1].max()
+    assert top > 0.8 * bottom and bottom > 200
+
+
 @pytest.mark.parametrize("sigma", [1, 6, 12])
 def test_blank_page_is_no_digit_not_a_guess(sigma):
     page = np.random.default_rng(sigma).normal(200, sigma, (300, 400)) * np.linspace(0.75, 1.0, 400)
