@@ -100,12 +100,28 @@ def test_aspect_ratio_is_kept_so_a_one_stays_thin():
     assert height >= 18 and width <= 6
 
 
-def test_a_marker_thick_digit_is_slimmed_toward_mnist_strokes():
+def stroke_width_of(digit: np.ndarray) -> float:
+    big = np.kron(digit[..., 0] > 127, np.ones((4, 4), bool))  # measured as normalize_strokes does, at 4x
+    return predict.stroke_width(np.pad(big, 1)) / 4
+
+
+def test_a_marker_thick_digit_is_slimmed_by_about_a_pixel_not_eroded(monkeypatch):
     img = Image.new("L", (200, 200), 255)
     ImageDraw.Draw(img).line([(50, 40), (150, 40), (80, 170)], fill=0, width=40)
-    mask = predict.preprocess(img)[..., 0] > 127
-    big = np.kron(mask, np.ones((4, 4), bool))  # measure as normalize_strokes does, at 4x
-    assert predict.stroke_width(np.pad(big, 1)) / 4 <= predict.STROKE_WIDTH_RANGE[1] + 0.5
+    slimmed = stroke_width_of(predict.preprocess(img))
+    monkeypatch.setattr(predict, "normalize_strokes", lambda digit, scale: digit)
+    as_drawn = stroke_width_of(predict.preprocess(img))
+    assert as_drawn > predict.STROKE_WIDTH_RANGE[1]  # a marker, by MNIST's measure
+    assert 0.5 <= as_drawn - slimmed <= predict.MAX_THINNING + 0.5, (as_drawn, slimmed)
+
+
+def test_a_fine_pen_digit_is_thickened_to_mnist_strokes(monkeypatch):
+    img = Image.new("L", (300, 300), 255)
+    ImageDraw.Draw(img).line([(80, 60), (220, 60), (120, 250)], fill=0, width=3)
+    thickened = stroke_width_of(predict.preprocess(img))
+    monkeypatch.setattr(predict, "normalize_strokes", lambda digit, scale: digit)
+    assert stroke_width_of(predict.preprocess(img)) < predict.STROKE_WIDTH_RANGE[0]
+    assert predict.STROKE_WIDTH_RANGE[0] <= thickened <= predict.STROKE_WIDTH_RANGE[1]
 
 
 def test_a_stroke_fainter_in_places_comes_out_as_bright_as_the_rest():
