@@ -20,11 +20,14 @@ network in batches.
 
 import argparse
 import json
+import multiprocessing
 import os
 import sys
 import warnings
+from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +36,7 @@ from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 # model.py defaults to this name, so the two scripts meet without flags.
 DEFAULT_WEIGHTS = Path("model.weights.h5")
 CHUNK = 256  # images decoded and predicted together: bounds memory however many are given
+MANY_FILES = 32  # from this many files on, worker processes decode them
 
 
 class UserError(Exception):
@@ -266,18 +270,42 @@ def prepare(path: Path, invert: str, keep_picture: bool) -> tuple[np.ndarray, Im
     return digit, img.convert("RGBA" if img.has_transparency_data else "RGB")
 
 
+def attempt(path: Path, invert: str, keep_picture: bool) -> tuple:
+    """(path, digit, picture) for one file, or (path, UserError, None) if it cannot be read."""
+    try:
+        return (path, *prepare(path, invert, keep_picture))
+    except UserError as e:
+        return path, e, None
+
+
+def quiet_pillow() -> None:
+    """Pillow warns about pictures it could still decode (photos between its pixel limit and twice
+    it, a short TIFF strip, odd EXIF): the picture is what counts, and each warning is two lines."""
+    warnings.filterwarnings("ignore", module="PIL")
+
+
 def prepared_chunks(files: list[Path], invert: str, keep_pictures: bool) -> Iterator[list[tuple]]:
-    """(path, digit or UserError, picture) for every file, CHUNK at a time, decoded on both cores."""
+    """attempt() for every file, CHUNK at a time.
 
-    def attempt(path: Path) -> tuple:
-        try:
-            return (path, *prepare(path, invert, keep_pictures))
-        except UserError as e:
-            return path, e, None
-
-    with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
-        for start in range(0, len(files), CHUNK):
-            yield list(pool.map(attempt, files[start : start + CHUNK]))
+    Many files are decoded in two worker processes, which use both cores while this one imports
+    TensorFlow and runs the network (threads would share one interpreter lock); at most two
+    chunks are ever in flight, so memory stays bounded. A few files are not worth starting them.
+    """
+    chunks = [files[start : start + CHUNK] for start in range(0, len(files), CHUNK)]
+    work = partial(attempt, invert=invert, keep_picture=keep_pictures)
+    if len(files) < MANY_FILES or (os.cpu_count() or 1) < 2:
+        yield from ([work(path) for path in chunk] for chunk in chunks)
+        return
+    # spawn, not fork: this process may already run TensorFlow's threads, which a fork would break.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=2, mp_context=context, initializer=quiet_pillow) as pool:
+        in_flight: deque = deque()
+        for chunk in chunks:
+            in_flight.append(pool.map(work, chunk, chunksize=8))
+            if len(in_flight) == 2:
+                yield list(in_flight.popleft())
+        while in_flight:
+            yield list(in_flight.popleft())
 
 
 def load_model(weights: Path):
@@ -387,9 +415,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Predict every image given; returns the exit status: 1 if any image failed."""
     args = parse_args(argv)
-    # Pillow warns about pictures it could still decode (photos between its pixel limit and twice
-    # it, a short TIFF strip, odd EXIF): the picture is what counts, and each warning is two lines.
-    warnings.filterwarnings("ignore", module="PIL")
+    quiet_pillow()
     files, errors = find_images(args.paths)
     for path, message in errors:
         report_error(message, args.json, path)

@@ -29,23 +29,30 @@ import predict  # noqa: E402  (from the checkout, above)
 FORMATS = ("PNG", "JPEG", "BMP", "RGBA")
 
 
-def pen(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """The digit as drawn by a thinner, the same, or a thicker pen (at MNIST's 28x28 scale)."""
+PENS = ("thin", "same", "thick")
+
+
+def pen(digit: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, str]:
+    """The digit as drawn by a thinner, the same, or a thicker pen (at MNIST's 28x28 scale), and which.
+
+    The thin pen erodes MNIST's strokes by a pixel, which leaves them fainter and broken in
+    places: closer to a hard pencil pressed lightly than to a fine-liner."""
     img = Image.fromarray(digit)
     # A marker much thicker than "thick" fills the loops of 0, 6, 8 and 9 until people cannot read them either.
-    choice = rng.choice(["thin", "same", "thick"], p=[0.25, 0.45, 0.3])
+    choice = str(rng.choice(PENS, p=[0.25, 0.45, 0.3]))
     if choice == "thin":
         img = img.filter(ImageFilter.MinFilter(3)).filter(ImageFilter.GaussianBlur(0.3))
         if np.asarray(img).max() < 100:  # too thin a digit vanishes: keep the original
-            img = Image.fromarray(digit)
+            img, choice = Image.fromarray(digit), "same"
     elif choice == "thick":
         img = img.filter(ImageFilter.MaxFilter(3))
-    return np.asarray(img)
+    return np.asarray(img), choice
 
 
-def realistic_picture(digit: np.ndarray, rng: np.random.Generator) -> tuple[Image.Image, str]:
-    """One MNIST digit (white on black, 28x28) as a photo or scan of it; and its file format."""
-    ink = pen(digit, rng).astype(np.float32) / 255.0  # 1 where the pen went
+def realistic_picture(digit: np.ndarray, rng: np.random.Generator) -> tuple[Image.Image, str, str]:
+    """One MNIST digit (white on black, 28x28) as a photo or scan of it; its file format and pen."""
+    ink, pen_used = pen(digit, rng)
+    ink = ink.astype(np.float32) / 255.0  # 1 where the pen went
     height = int(rng.uniform(30, 350))
     # The 28x28 frame holds a 20x20 digit: scale the frame so the digit itself is `height` tall.
     frame = max(8, round(height * 28 / 20))
@@ -61,7 +68,7 @@ def realistic_picture(digit: np.ndarray, rng: np.random.Generator) -> tuple[Imag
         rgba = np.zeros((canvas_h, canvas_w, 4), np.uint8)
         rgba[..., :3] = rng.integers(0, 80, size=3)
         rgba[..., 3] = (coverage * 255).astype(np.uint8)
-        return Image.fromarray(rgba, "RGBA"), "PNG"
+        return Image.fromarray(rgba, "RGBA"), "PNG", pen_used
 
     dark_on_light = rng.random() < 0.75
     paper, pen_level = (
@@ -77,7 +84,7 @@ def realistic_picture(digit: np.ndarray, rng: np.random.Generator) -> tuple[Imag
     gray += rng.normal(0, rng.uniform(1, 8), size=gray.shape)
     tint = rng.uniform(0.9, 1.1, size=3) if rng.random() < 0.5 else np.ones(3)
     rgb = np.clip(gray[..., None] * tint, 0, 255).astype(np.uint8)
-    return Image.fromarray(rgb, "RGB"), fmt
+    return Image.fromarray(rgb, "RGB"), fmt, pen_used
 
 
 def encode(img: Image.Image, fmt: str, rng: np.random.Generator) -> bytes:
@@ -112,10 +119,11 @@ def main() -> None:
         x_test, y_test = mnist["x_test"], mnist["y_test"]
     rng = np.random.default_rng(args.seed)
     indices = rng.choice(len(x_test), size=args.count, replace=False)
-    ours, naive, formats, failures = [], [], [], 0
+    ours, naive, formats, pens, failures = [], [], [], [], 0
     with tempfile.TemporaryDirectory() as tmp:
         for n, i in enumerate(indices):
-            img, fmt = realistic_picture(x_test[i], rng)
+            img, fmt, pen_used = realistic_picture(x_test[i], rng)
+            pens.append(pen_used)
             path = (args.keep or Path(tmp)) / f"{n:04d}-label{y_test[i]}.{fmt.lower()}"
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(encode(img, fmt, rng))
@@ -140,13 +148,13 @@ def main() -> None:
     print(f"  the same digits as plain MNIST images:   {right_plain.mean():.2%}")
     print(f"  naive invert-and-resize:                 {right_naive.mean():.2%}")
     print(f"  predict.py (MNIST-style preprocessing):  {right_ours.mean():.2%}  ({failures} 'no digit found')")
-    formats = np.array(formats)
-    for fmt in FORMATS:
-        chosen = formats == fmt
-        print(
-            f"    {fmt:5s} {chosen.sum():4d} pictures: "
-            f"naive {right_naive[chosen].mean():.1%}, ours {right_ours[chosen].mean():.1%}"
-        )
+    for kinds, names in ((np.array(formats), FORMATS), (np.array(pens), PENS)):
+        for name in names:
+            chosen = kinds == name
+            print(
+                f"    {name:5s} {chosen.sum():4d} pictures: "
+                f"naive {right_naive[chosen].mean():.1%}, ours {right_ours[chosen].mean():.1%}"
+            )
 
 
 if __name__ == "__main__":

@@ -310,6 +310,24 @@ def test_unusable_weights_are_refused_saying_what_is_wrong(tmp_path, untrained_w
     assert "python3 model.py" in str(error.value)
 
 
+def test_many_files_decoded_in_worker_processes_match_one_by_one_in_order(tmp_path, monkeypatch):
+    for i in range(predict.MANY_FILES + 3):
+        draw_digit(size=(60 + i, 90)).save(tmp_path / f"{i:02d}.png")
+    (tmp_path / "05.png").write_text("not an image")
+    files = sorted(tmp_path.iterdir())
+    monkeypatch.setattr(predict, "CHUNK", 16)  # several chunks, so the window of two in flight moves
+    chunks = list(predict.prepared_chunks(files, "auto", keep_pictures=False))
+    assert [len(chunk) for chunk in chunks] == [16, 16, len(files) - 32]
+    results = [item for chunk in chunks for item in chunk]
+    assert [path for path, _, _ in results] == files
+    for path, digit, _ in results:
+        expected = predict.attempt(path, "auto", False)[1]
+        if path.name == "05.png":
+            assert isinstance(digit, predict.UserError) and str(digit) == str(expected)
+        else:
+            np.testing.assert_array_equal(digit, expected)
+
+
 def test_bad_files_never_stop_the_good_ones(tmp_path, untrained_weights):
     for _, make, _ in BAD_IMAGES:
         make(tmp_path)
