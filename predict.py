@@ -26,7 +26,7 @@ import sys
 import warnings
 from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 
@@ -288,8 +288,9 @@ def prepared_chunks(files: list[Path], invert: str, keep_pictures: bool) -> Iter
     """attempt() for every file, CHUNK at a time.
 
     Many files are decoded in two worker processes, which use both cores while this one imports
-    TensorFlow and runs the network (threads would share one interpreter lock); at most two
-    chunks are ever in flight, so memory stays bounded. A few files are not worth starting them.
+    TensorFlow and runs the network (threads would share one interpreter lock); at most four
+    chunks (two with pictures) are ever in flight, so memory stays bounded. A few files are not
+    worth starting them.
     """
     chunks = [files[start : start + CHUNK] for start in range(0, len(files), CHUNK)]
     work = partial(attempt, invert=invert, keep_picture=keep_pictures)
@@ -302,7 +303,7 @@ def prepared_chunks(files: list[Path], invert: str, keep_pictures: bool) -> Iter
         in_flight: deque = deque()
         for chunk in chunks:
             in_flight.append(pool.map(work, chunk, chunksize=8))
-            if len(in_flight) == 2:
+            if len(in_flight) == (2 if keep_pictures else 4):  # digits are 3 KB, pictures to show 300
                 yield list(in_flight.popleft())
         while in_flight:
             yield list(in_flight.popleft())
@@ -431,10 +432,14 @@ def main(argv: list[str] | None = None) -> int:
             args.show = False
 
     model, failed = None, bool(errors)
+    # Many files are decoded by worker processes, so this one is free to import TensorFlow meanwhile.
+    loader = ThreadPoolExecutor(max_workers=1)
+    loading = loader.submit(load_model, args.weights) if len(files) >= MANY_FILES else None
+    loader.shutdown(wait=False)
     for index, chunk in enumerate(prepared_chunks(files, args.invert, keep_pictures)):
         ready = [digit for _, digit, _ in chunk if not isinstance(digit, UserError)]
         if ready:
-            model = model or load_model(args.weights)
+            model = model or (loading.result() if loading else load_model(args.weights))
             batch_probabilities = iter(np.asarray(model(np.stack(ready), training=False), dtype=np.float64))
         for offset, (path, digit, picture) in enumerate(chunk):
             if isinstance(digit, UserError):

@@ -315,9 +315,9 @@ def test_many_files_decoded_in_worker_processes_match_one_by_one_in_order(tmp_pa
         draw_digit(size=(60 + i, 90)).save(tmp_path / f"{i:02d}.png")
     (tmp_path / "05.png").write_text("not an image")
     files = sorted(tmp_path.iterdir())
-    monkeypatch.setattr(predict, "CHUNK", 16)  # several chunks, so the window of two in flight moves
+    monkeypatch.setattr(predict, "CHUNK", 8)  # more chunks than are ever in flight at once
     chunks = list(predict.prepared_chunks(files, "auto", keep_pictures=False))
-    assert [len(chunk) for chunk in chunks] == [16, 16, len(files) - 32]
+    assert [len(chunk) for chunk in chunks] == [8, 8, 8, 8, len(files) - 32]
     results = [item for chunk in chunks for item in chunk]
     assert [path for path, _, _ in results] == files
     for path, digit, _ in results:
