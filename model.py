@@ -495,6 +495,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{len(train_data[0])} training, {len(val_data[0])} validation, {len(x_test)} test images; seed {seed}")
         model = build_model()
         model.summary()
+        notice = ResumeNotice(state)
         try:
             history = train(
                 model,
@@ -505,8 +506,14 @@ def main(argv: list[str] | None = None) -> None:
                 args.learning_rate,
                 state,
                 args.plain,
-                [ResumeNotice(state)],
+                [notice],
             )
+        except OSError as e:
+            if not notice.first or not (state / "backup").exists():  # not while restoring the backup
+                raise
+            raise UserError(
+                f"cannot resume from {state}/: its backup is unreadable ({e}); add --fresh to start over"
+            ) from None
         except KeyboardInterrupt:
             done = len(read_history(state / "history.csv").get("loss", []))
             if not done:

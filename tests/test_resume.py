@@ -61,6 +61,19 @@ def test_ctrl_c_stops_in_one_line_and_keeps_what_resuming_needs(small_mnist_path
     assert not (tmp_path / "model.weights.h5").exists()  # nothing half-trained passed off as the result
 
 
+def test_unreadable_backup_is_one_line_that_points_to_fresh(small_mnist_path, tmp_path):
+    settings = {"epochs": 3, "batch_size": 256, "learning_rate": 0.003, "plain": False, "data": str(small_mnist_path)}
+    state = tmp_path / "model.resume"
+    state.mkdir()
+    model.start_or_resume(state, settings, 1, fresh=False)
+    (state / "history.csv").write_text("epoch,loss,val_accuracy\n0,1.5,0.5\n")
+    (state / "backup").mkdir()
+    (state / "backup" / "latest.weights.h5").write_bytes(b"half a backup, as a power cut leaves it")
+    (state / "backup" / "training_metadata.json").write_text('{"epoch": 1, "batch": 0}')
+    result = run_script("model.py", "--data", str(small_mnist_path), "--epochs", "3", "--no-show", cwd=tmp_path)
+    assert_one_line_error(result, "cannot resume from model.resume/", "add --fresh")
+
+
 def test_second_run_into_the_same_weights_is_refused_and_touches_nothing(small_mnist_path, tmp_path):
     state = tmp_path / "model.resume"
     with model.exclusive_state(state):  # a run in progress, as another process
