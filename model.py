@@ -214,6 +214,11 @@ class ResumeNotice(keras.callbacks.Callback):
         self.first = False
 
 
+def epochs_done(state: Path) -> int:
+    """How many epochs the run whose state is in `state` has finished and logged."""
+    return len(read_history(state / "history.csv").get("loss", []))
+
+
 def read_history(path: Path) -> dict[str, list[float]]:
     """The metrics per epoch that CSVLogger wrote, {} if none. An epoch logged twice (a run
     killed between logging it and backing it up trains it again) counts once, the last time."""
@@ -357,7 +362,7 @@ def start_or_resume(state: Path, settings: dict, seed: int | None, fresh: bool) 
     If `state` holds an interrupted run that finished at least one epoch, this run continues it,
     with its seed, provided its settings are the same; otherwise `state` starts afresh.
     """
-    done = len(read_history(state / "history.csv").get("loss", []))
+    done = epochs_done(state)
     if done and not fresh:
         try:
             saved = json.loads((state / "run.json").read_text())
@@ -515,7 +520,7 @@ def main(argv: list[str] | None = None) -> None:
                 f"cannot resume from {state}/: its backup is unreadable ({e}); add --fresh to start over"
             ) from None
         except KeyboardInterrupt:
-            done = len(read_history(state / "history.csv").get("loss", []))
+            done = epochs_done(state)
             if not done:
                 shutil.rmtree(state)
                 sys.exit("model.py: interrupted before the first epoch finished; nothing was saved")

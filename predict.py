@@ -284,6 +284,11 @@ def quiet_pillow() -> None:
     warnings.filterwarnings("ignore", module="PIL")
 
 
+def decoded_in_workers(count: int) -> bool:
+    """Whether prepared_chunks() hands `count` files to worker processes."""
+    return count >= MANY_FILES and (os.cpu_count() or 1) >= 2
+
+
 def prepared_chunks(files: list[Path], invert: str, keep_pictures: bool) -> Iterator[list[tuple]]:
     """attempt() for every file, CHUNK at a time.
 
@@ -294,7 +299,7 @@ def prepared_chunks(files: list[Path], invert: str, keep_pictures: bool) -> Iter
     """
     chunks = [files[start : start + CHUNK] for start in range(0, len(files), CHUNK)]
     work = partial(attempt, invert=invert, keep_picture=keep_pictures)
-    if len(files) < MANY_FILES or (os.cpu_count() or 1) < 2:
+    if not decoded_in_workers(len(files)):
         yield from ([work(path) for path in chunk] for chunk in chunks)
         return
     # spawn, not fork: this process may already run TensorFlow's threads, which a fork would break.
@@ -434,7 +439,7 @@ def main(argv: list[str] | None = None) -> int:
     model, failed = None, bool(errors)
     # Many files are decoded by worker processes, so this one is free to import TensorFlow meanwhile.
     loader = ThreadPoolExecutor(max_workers=1)
-    loading = loader.submit(load_model, args.weights) if len(files) >= MANY_FILES else None
+    loading = loader.submit(load_model, args.weights) if decoded_in_workers(len(files)) else None
     loader.shutdown(wait=False)
     for index, chunk in enumerate(prepared_chunks(files, args.invert, keep_pictures)):
         ready = [digit for _, digit, _ in chunk if not isinstance(digit, UserError)]

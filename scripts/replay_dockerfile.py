@@ -161,8 +161,8 @@ def expand(value: str, env: dict[str, str]) -> str:
     return re.sub(r"\$\{(\w+)\}|\$(\w+)", lambda m: env.get(m[1] or m[2], ""), value)
 
 
-def replay(instructions: list[tuple[str, str]], root: Path, context: Path) -> tuple[dict[str, str], str]:
-    """Run the steps after FROM in the chroot; return the image's environment and working directory."""
+def replay(instructions: list[tuple[str, str]], root: Path, context: Path) -> dict[str, str]:
+    """Run the steps after FROM in the chroot; return the image's environment."""
     env, workdir = dict(DOCKER_ENV), "/"
     for number, (keyword, arguments) in enumerate(instructions[1:], start=2):
         step = f"step {number}: {keyword} {' '.join(arguments.split())[:70]}"
@@ -194,7 +194,7 @@ def replay(instructions: list[tuple[str, str]], root: Path, context: Path) -> tu
             pass  # nothing to build
         else:
             raise StepFailed(f"{step}: this script does not replay {keyword}")
-    return env, workdir
+    return env
 
 
 def use_like_docker_run(root: Path, env: dict[str, str], data: Path) -> None:
@@ -256,7 +256,7 @@ def main() -> None:
         print(f"{instructions[0][1]}: replaying on Debian {release}", flush=True)
         base = bootstrap(release, args.cache)
         with tempfile.TemporaryDirectory(dir=args.cache) as work, container(base, Path(work)) as root:
-            env, _ = replay(instructions, root, args.dockerfile.parent)
+            env = replay(instructions, root, args.dockerfile.parent)
             use_like_docker_run(root, env, Path(args.data))
     except StepFailed as e:
         sys.exit(f"replay_dockerfile.py: failed at {e}")
