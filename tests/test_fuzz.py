@@ -9,16 +9,14 @@ import io
 import json
 import os
 import random
-import struct
 import subprocess
 import sys
 import threading
-import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ROOT
+from conftest import ROOT, png_claiming_size
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageDraw
@@ -56,17 +54,6 @@ def encoded(img: Image.Image, fmt: str) -> bytes:
 
 
 SEEDS = [(fmt, encoded(digit_picture(mode), fmt)) for fmt in FORMATS for mode in ("L", "RGBA", "P")]
-
-
-def png_claiming(width: int, height: int) -> bytes:
-    """A PNG whose header claims width x height, followed by a few real bytes of pixels."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    pixels = zlib.compress(b"\0" * 4096)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
 
 
 @st.composite
@@ -134,7 +121,7 @@ def test_any_size_and_mode_gives_a_digit_or_a_clear_error(tmp_path, mode, width,
 @pytest.mark.parametrize(("width", "height"), [(100_000, 100_000), (2**31 - 1, 1), (1, 2**31 - 1)])
 def test_headers_claiming_absurd_sizes_are_refused_as_bombs(tmp_path, width, height):
     path = tmp_path / "claims.png"
-    path.write_bytes(png_claiming(width, height))
+    path.write_bytes(png_claiming_size(width, height))
     with pytest.raises(predict.UserError, match="decompression bomb"):
         predict.prepare(path, "auto", keep_picture=False)
 
@@ -149,7 +136,7 @@ def test_cli_answers_every_fuzzed_file_in_bounded_time_and_memory(tmp_path, untr
         if i % 4 == 0:
             del data[rng.randrange(len(data)) :]
         (tmp_path / f"{i:02d}{FORMATS[fmt]}").write_bytes(bytes(data))
-    (tmp_path / "bomb.png").write_bytes(png_claiming(100_000, 100_000))
+    (tmp_path / "bomb.png").write_bytes(png_claiming_size(100_000, 100_000))
     names = sorted(p.name for p in tmp_path.iterdir())
 
     out, err = tmp_path.parent / "stdout", tmp_path.parent / "stderr"

@@ -3,15 +3,13 @@
 import io
 import json
 import os
-import struct
 import subprocess
 import sys
-import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ROOT, assert_one_line_error, run_script
+from conftest import ROOT, assert_one_line_error, png_claiming_size, run_script
 from PIL import Image, ImageDraw
 
 import predict
@@ -207,18 +205,6 @@ def test_pictures_between_pillows_limit_and_twice_it_are_read_without_warnings(
     assert capsys.readouterr().err == ""
 
 
-def png_claiming_size(path: Path, width: int, height: int) -> Path:
-    """A tiny PNG whose header claims a huge picture: what a decompression bomb looks like at open."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    body = chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + body)
-    return path
-
-
 def write(path: Path, content: bytes) -> Path:
     path.write_bytes(content)
     return path
@@ -236,7 +222,7 @@ BAD_IMAGES = [
     ("notes.png", lambda d: write(d / "notes.png", b"shopping list"), "not an image"),
     ("cut.png", lambda d: truncated(d / "cut.png", "PNG"), "truncated or corrupt"),
     ("cut.jpg", lambda d: truncated(d / "cut.jpg", "JPEG"), "truncated or corrupt"),
-    ("bomb.png", lambda d: png_claiming_size(d / "bomb.png", 50_000, 50_000), "decompression bomb"),
+    ("bomb.png", lambda d: write(d / "bomb.png", png_claiming_size(50_000, 50_000)), "decompression bomb"),
 ]
 
 
