@@ -62,7 +62,13 @@ def test_ctrl_c_stops_in_one_line_and_keeps_what_resuming_needs(small_mnist_path
 
 
 def test_unreadable_backup_is_one_line_that_points_to_fresh(small_mnist_path, tmp_path):
-    settings = {"epochs": 3, "batch_size": 256, "learning_rate": 0.003, "plain": False, "data": str(small_mnist_path)}
+    settings = {
+        "epochs": 3,
+        "batch_size": model.BATCH_SIZE,
+        "learning_rate": model.LEARNING_RATE,
+        "plain": False,
+        "data": str(small_mnist_path),
+    }
     state = tmp_path / "model.resume"
     state.mkdir()
     model.start_or_resume(state, settings, 1, fresh=False)
