@@ -5,10 +5,12 @@
 
 Recipes, each run in a fresh process of its own (TensorFlow reads its oneDNN setting at
 import, and a process of its own gives each its own peak memory):
-  plain-stock   the original recipe with TensorFlow's stock settings, as the first model.py
-                ran: batch 32, constant learning rate, no augmentation, oneDNN as TensorFlow
-                decides (off on AMD CPUs)
-  plain-onednn  the same recipe with oneDNN on, to show what that setting alone is worth
+  plain-stock   the reference: the plain recipe as stock Keras runs it, fit() on the NumPy
+                arrays (batch 32, Adam at 0.001, no augmentation) with TensorFlow's stock
+                settings: oneDNN as TensorFlow decides (off on AMD CPUs), tf.data autotuning on
+  plain-tfdata  python3 model.py --plain: the same recipe through model.py's input pipeline
+                (fixed prefetch, no autotuning), oneDNN still as TensorFlow decides
+  plain-onednn  python3 model.py --plain with oneDNN on: what the two settings are worth together
   default       python3 model.py as it is now
 
 For each run it prints seconds per epoch, total seconds (process start to exit, as a user
@@ -29,6 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RECIPES = {
     "plain-stock": {"plain": True, "env": {"TF_ENABLE_ONEDNN_OPTS": "0"}},
+    "plain-tfdata": {"plain": True, "env": {"TF_ENABLE_ONEDNN_OPTS": "0"}},
     "plain-onednn": {"plain": True, "env": {"TF_ENABLE_ONEDNN_OPTS": "1"}},
     "default": {"plain": False, "env": {}},
 }
@@ -69,18 +72,33 @@ def worker(recipe: str, seed: int, epochs: int, data: str) -> None:
     train_data, val_data = model.split_validation(x_train, y_train, model.VALIDATION_FRACTION)
     net = model.build_model()
     recipe_args = model.parse_args(["--plain"] if plain else [])  # model.py's own defaults for the recipe
-    with tempfile.TemporaryDirectory() as state:  # resume state, as model.py keeps it
-        model.train(
-            net,
-            train_data,
-            val_data,
-            epochs,
-            recipe_args.batch_size,
-            recipe_args.learning_rate,
-            Path(state),
-            plain,
-            [EpochTimer()],
+    if recipe == "plain-stock":
+        net.compile(
+            optimizer=keras.optimizers.Adam(recipe_args.learning_rate),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
         )
+        net.fit(
+            *train_data,
+            batch_size=recipe_args.batch_size,
+            epochs=epochs,
+            validation_data=val_data,
+            callbacks=[EpochTimer()],
+            verbose=0,
+        )
+    else:
+        with tempfile.TemporaryDirectory() as state:  # resume state, as model.py keeps it
+            model.train(
+                net,
+                train_data,
+                val_data,
+                epochs,
+                recipe_args.batch_size,
+                recipe_args.learning_rate,
+                Path(state),
+                plain,
+                [EpochTimer()],
+            )
     _, accuracy = net.evaluate(x_test, y_test, batch_size=1024, verbose=0)
     flops = training_flops_per_image(net) * len(train_data[0]) * epochs
     print(json.dumps({"epoch_seconds": seconds, "test_accuracy": accuracy, "gflops": flops / sum(seconds) / 1e9}))
