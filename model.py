@@ -68,8 +68,8 @@ IMAGE_SHAPE = (28, 28, 1)
 NUM_CLASSES = 10
 VALIDATION_FRACTION = 0.1  # 6,000 of MNIST's 60,000 training images
 PLOT_WINDOW_TITLE = "MNIST training history"
-BATCH_SIZE = 512
-LEARNING_RATE = 4e-3
+BATCH_SIZE = 256
+LEARNING_RATE = 3e-3
 
 
 class UserError(Exception):
