@@ -130,6 +130,36 @@ def remove_background(ink: np.ndarray) -> tuple[np.ndarray, float]:
     return np.clip(residual, 0, None), noise
 
 
+def crossing_lines(mask: np.ndarray) -> np.ndarray:
+    """The ink of bands that cross the whole picture from edge to edge, such as the lines of
+    ruled or squared paper or a dark table beside the page; none if removing them would leave
+    almost nothing (a "1" cropped as tightly as it was drawn also runs edge to edge). Where a
+    stroke of the digit crosses a band, the stroke is kept.
+
+    Bands are found on a grid of about 128 cells a side, three cells thick, that are inked at
+    both edges and over 3/4 of the way: a line tilted by up to about 2 degrees still counts, and
+    so does one whose ink fades beside the digit (whose own ink raises the paper's level there).
+    """
+    h, w = mask.shape
+    cell = max(1, max(h, w) // 128)
+    lines = np.zeros_like(mask)
+    for image, out in ((mask, lines), (mask.T, lines.T)):  # rows, then columns
+        n, m = image.shape
+        padded = np.pad(image, ((0, -n % cell), (0, -m % cell)))
+        coarse = padded.reshape(padded.shape[0] // cell, cell, padded.shape[1] // cell, cell).any(axis=(1, 3))
+        inked = coarse[:-2] | coarse[1:-1] | coarse[2:]  # three cells thick
+        band = inked[:, 0] & inked[:, -1] & (inked.mean(axis=1) >= 0.75)
+        rows = (np.convolve(band, np.ones(3)) > 0).repeat(cell)[:n]
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], rows.astype(np.int8), [0]])))
+        for top, bottom in zip(edges[::2], edges[1::2], strict=True):
+            # A stroke that goes on above and below the band crosses it: it is the digit's.
+            above, below = image[max(0, top - 2) : top].any(axis=0), image[bottom : bottom + 2].any(axis=0)
+            out[top:bottom] |= image[top:bottom] & ~(above & below)
+    if mask.sum() - lines.sum() < max(50, 0.02 * mask.sum()):
+        return np.zeros_like(mask)
+    return lines
+
+
 def ink_box(ink: np.ndarray, threshold: float) -> tuple[int, int, int, int]:
     """(top, bottom, left, right) of the ink above `threshold` (some must be), trimming the faint
     0.5% of its mass at each side so a stray speck far from the digit does not stretch the box."""
@@ -214,6 +244,13 @@ def preprocess(img: Image.Image, invert: str = "auto") -> np.ndarray:
     if strong < floor:
         raise UserError("no digit found")
     threshold = max(floor / 2, 0.1 * strong)  # below `strong`: its 50 pixels are ink for ink_box
+    lines = crossing_lines(ink > threshold)
+    if lines.any():  # ruled or squared paper, a table's edge: not the digit, and often darker
+        ink = np.where(lines, 0, ink)
+        strong = np.partition(ink.ravel(), -50)[-50] if ink.size > 50 else ink.max()
+        if strong < floor:
+            raise UserError("no digit found")
+        threshold = max(floor / 2, 0.1 * strong)
     top, bottom, left, right = ink_box(ink, threshold)
     digit = ink[top:bottom, left:right]
     # Faint haze below the threshold is dropped; each stroke's core is scaled to MNIST's 255.

@@ -91,6 +91,31 @@ def test_small_digit_in_a_corner_is_found_scaled_and_centred():
     assert max(ink_bbox(digit)) >= 18, "scaled up to fill MNIST's 20x20 box"
 
 
+def test_lines_of_ruled_paper_are_not_taken_for_the_digit():
+    digit = draw_digit(size=(400, 300), box=(140, 60, 120, 180))
+    lined = digit.copy()
+    for y in range(20, 300, 40):  # dark lines across, slightly tilted as photographed, crossing the digit
+        ImageDraw.Draw(lined).line([(0, y), (400, y + 3)], fill=120, width=2)
+    clean, lined = predict.preprocess(digit), predict.preprocess(lined)
+    assert_mnist_like(lined)
+    assert ink_bbox(lined) == pytest.approx(ink_bbox(clean), abs=2), "the digit's own box, not the lines'"
+    assert (lined > 50).sum() > 0.8 * (clean > 50).sum(), "the strokes crossing the lines stay"
+
+
+def test_a_dark_table_beside_the_page_is_not_taken_for_the_digit():
+    digit = draw_digit(size=(400, 300), box=(140, 60, 120, 180))
+    photo = np.asarray(digit).copy()
+    photo[:, :70] = 40  # the table the page lies on, along the picture's left edge
+    assert np.abs(predict.preprocess(Image.fromarray(photo)) - predict.preprocess(digit)).mean() < 6
+
+
+def test_a_one_cropped_edge_to_edge_is_still_the_digit():
+    img = Image.new("L", (80, 200), 255)
+    ImageDraw.Draw(img).line([(40, 0), (40, 200)], fill=0, width=12)
+    height, width = ink_bbox(predict.preprocess(img))
+    assert height >= 18 and width <= 6
+
+
 def test_aspect_ratio_is_kept_so_a_one_stays_thin():
     img = Image.new("L", (200, 200), 255)
     ImageDraw.Draw(img).line([(100, 20), (100, 180)], fill=0, width=14)
