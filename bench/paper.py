@@ -1,0 +1,75 @@
+"""Photos of digits on real stationery: plain, ruled and squared paper, a table beside the page, shading.
+
+    python3 bench/paper.py --data mnist.npz --weights model.weights.h5
+
+MNIST test digits are drawn 6x their size in dark ink on grey paper (400x300, mild noise),
+then given the lines of ruled paper (every 45 px), of squared paper (every 30 px, both ways),
+a dark table along the left edge, or shading from one side to the other. predict.py reads
+every picture in one call; the script prints how many of each kind it read right.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def on_paper(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A 28x28 white-on-black MNIST digit as dark ink in the middle of a 400x300 grey page."""
+    ink = np.asarray(Image.fromarray(digit).resize((168, 168), Image.Resampling.BICUBIC), np.float32) / 255
+    page = np.full((300, 400), 225.0) + rng.normal(0, 3, (300, 400))
+    page[66:234, 116:284] -= ink * 190
+    return page
+
+
+def stationery(page: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    ruled, squared, table = page.copy(), page.copy(), page.copy()
+    ruled[40::45, :] -= 60
+    squared[::30, :] -= 45
+    squared[:, ::30] -= 45
+    table[:, :60] = 60 + rng.normal(0, 3, (300, 60))
+    shaded = page - np.linspace(0, 120, page.shape[1])[None, :]
+    return {"plain": page, "ruled": ruled, "squared": squared, "table": table, "shaded": shaded}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", default=os.environ.get("MNIST_NPZ"), help="MNIST .npz (default: $MNIST_NPZ)")
+    parser.add_argument("--weights", default="model.weights.h5", help="weights to read with")
+    parser.add_argument("--count", type=int, default=12, help="MNIST test digits per kind of paper")
+    parser.add_argument("--seed", type=int, default=5)
+    args = parser.parse_args()
+    if not args.data:
+        parser.error("give the MNIST .npz with --data or MNIST_NPZ")
+    with np.load(args.data) as mnist:
+        x_test, y_test = mnist["x_test"], mnist["y_test"]
+    rng = np.random.default_rng(args.seed)
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = []
+        for n, i in enumerate(rng.choice(len(x_test), args.count, replace=False)):
+            for kind, picture in stationery(on_paper(x_test[i], rng), rng).items():
+                path = Path(tmp) / f"{n:03d}_{kind}_{y_test[i]}.png"
+                Image.fromarray(picture.clip(0, 255).astype(np.uint8)).save(path)
+                paths.append(path)
+        command = [sys.executable, str(ROOT / "predict.py"), "--json", "--weights", args.weights, *map(str, paths)]
+        out = subprocess.run(command, capture_output=True, text=True).stdout
+    right = defaultdict(list)
+    for line in out.splitlines():
+        record = json.loads(line)
+        _, kind, label = Path(record["path"]).stem.split("_")
+        right[kind].append(record.get("digit") == int(label))
+    for kind, results in right.items():
+        print(f"{kind:8s} {sum(results):3d} of {len(results)} read right")
+
+
+if __name__ == "__main__":
+    main()
