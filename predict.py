@@ -11,7 +11,8 @@ frame with their centre of mass in the middle; the network knows nothing else. S
 
     decode (first frame, EXIF orientation, transparency laid on white, 16-bit scaled, huge photos
     reduced) -> gray -> polarity (ink made light, judged from the border) -> paper shading and
-    noise removed -> bounding box of the ink -> fit in 20x20 -> centre of mass at (14, 14)
+    noise removed -> lines across the whole picture dropped (ruled paper, a table's edge) ->
+    bounding box of the ink -> fit in 20x20 -> centre of mass at (14, 14)
 
 Arguments, files and images are checked and decoded before TensorFlow is imported, so a typo
 fails in well under a second; many images cost little more than one, as they go through the
