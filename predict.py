@@ -241,19 +241,12 @@ def preprocess(img: Image.Image, invert: str = "auto") -> np.ndarray:
     blurred = Image.fromarray(ink.round().astype(np.uint8)).filter(ImageFilter.GaussianBlur(0.8))
     ink = np.asarray(blurred, dtype=np.float32)
     ink, noise = remove_background(ink)
-    # The ink's level: its 50th brightest pixel, which any digit has, however small on the page.
-    strong = np.partition(ink.ravel(), -50)[-50] if ink.size > 50 else ink.max()
     floor = max(NOISE_FLOOR, 8 * noise)
-    if strong < floor:
-        raise UserError("no digit found")
-    threshold = max(floor / 2, 0.1 * strong)  # below `strong`: its 50 pixels are ink for ink_box
+    threshold = ink_threshold(ink, floor)
     lines = crossing_lines(ink > threshold)
     if lines.any():  # ruled or squared paper, a table's edge: not the digit, and often darker
         ink = np.where(lines, 0, ink)
-        strong = np.partition(ink.ravel(), -50)[-50] if ink.size > 50 else ink.max()
-        if strong < floor:
-            raise UserError("no digit found")
-        threshold = max(floor / 2, 0.1 * strong)
+        threshold = ink_threshold(ink, floor)
     top, bottom, left, right = ink_box(ink, threshold)
     digit = ink[top:bottom, left:right]
     # Faint haze below the threshold is dropped; each stroke's core is scaled to MNIST's 255.
@@ -261,6 +254,16 @@ def preprocess(img: Image.Image, invert: str = "auto") -> np.ndarray:
     level = stroke_level(digit, threshold)
     digit = np.clip((digit - haze) * 255.0 / np.maximum(level - haze, 1e-6), 0, 255).astype(np.float32)
     return fit_in_frame(digit)[..., None]
+
+
+def ink_threshold(ink: np.ndarray, floor: float) -> float:
+    """The level above which a pixel is ink: a tenth of the ink's own level (its 50th brightest
+    pixel, which any digit has, however small on the page), never below half the noise `floor`.
+    Raises UserError("no digit found") if even that level is below `floor`."""
+    strong = np.partition(ink.ravel(), -50)[-50] if ink.size > 50 else ink.max()
+    if strong < floor:
+        raise UserError("no digit found")
+    return max(floor / 2, 0.1 * strong)  # below `strong`: its 50 pixels are ink for ink_box
 
 
 def stroke_level(digit: np.ndarray, threshold: float) -> np.ndarray:
