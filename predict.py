@@ -101,30 +101,39 @@ def border_level(gray: np.ndarray) -> float:
     return float(np.median(frame))
 
 
+def paper_level(image: np.ndarray) -> np.ndarray:
+    """The paper's level at each pixel, estimated block by block, so shading is not taken for ink.
+
+    In each block of about 1/8 of the picture the median is paper unless ink covers half the
+    block; the coarse map is smoothed back to full size.
+    """
+    h, w = image.shape
+    # The paper changes slowly: its levels are read from a 128x128 copy, in blocks of 16x16
+    # centred on a 9x9 grid that reaches the edges (half blocks there), so shading is followed
+    # right to the edge rather than held level for the last half block.
+    small = np.asarray(Image.fromarray(image, mode="F").resize((128, 128), Image.Resampling.BOX))
+    small = np.pad(small, 8, mode="reflect")
+    coarse = np.median(small.reshape(9, 16, 9, 16).transpose(0, 2, 1, 3).reshape(9, 9, 256), axis=-1)
+    # A block that is mostly ink reads as ink: the paper may vary across the page with the
+    # light, but not by more than this from the border's level.
+    border = border_level(image)
+    coarse = np.clip(coarse, border - 3 * NOISE_FLOOR, border + 3 * NOISE_FLOOR)
+    grid = Image.fromarray(coarse, mode="F")
+    return np.asarray(grid.resize((w, h), Image.Resampling.BILINEAR, box=(0.5, 0.5, 8.5, 8.5)))
+
+
 def ink_is_dark(gray: np.ndarray) -> bool:
-    """Dark ink on light paper when the darkest pixel lies farther below the paper (the border's
-    level) than the brightest lies above it. Extremes, not percentiles: a small digit on a big
-    page is well under 1% of its pixels."""
-    paper = border_level(gray)
-    return paper - gray.min() > gray.max() - paper
+    """Dark ink on light paper when the darkest pixel lies farther below the paper than the
+    brightest lies above it. Extremes, not percentiles: a small digit on a big page is well
+    under 1% of its pixels. Against the paper's local level, so that shading is no ink."""
+    residual = gray - paper_level(gray)
+    return -residual.min() > residual.max()
 
 
 def remove_background(ink: np.ndarray) -> tuple[np.ndarray, float]:
-    """Subtract the paper's level, estimated block by block, so shading is not taken for ink;
-    also return the noise left (a robust standard deviation), which no ink can be fainter than.
-
-    In each block of about 1/8 of the picture the median is paper unless ink covers half the
-    block; the coarse map is smoothed back to full size and subtracted.
-    """
-    h, w = ink.shape
-    # The paper changes slowly: its levels are read from a 128x128 copy, in 8x8 blocks of 16x16.
-    small = np.asarray(Image.fromarray(ink, mode="F").resize((128, 128), Image.Resampling.BOX))
-    coarse = np.median(small.reshape(8, 16, 8, 16).transpose(0, 2, 1, 3).reshape(8, 8, 256), axis=-1)
-    # A block that is mostly ink reads far too high: the paper may vary across the page with the
-    # light, but not by more than that from the border's level.
-    coarse = np.minimum(coarse, border_level(ink) + 3 * NOISE_FLOOR)
-    paper = np.asarray(Image.fromarray(coarse, mode="F").resize((w, h), Image.Resampling.BILINEAR))
-    residual = ink - paper
+    """Subtract the paper's level; also return the noise left (a robust standard deviation),
+    which no ink can be fainter than."""
+    residual = ink - paper_level(ink)
     step = max(1, int(np.sqrt(residual.size / 65536)))  # a regular sample of the pixels is enough
     sample = residual[::step, ::step]
     noise = 1.4826 * float(np.median(np.abs(sample - np.median(sample))))

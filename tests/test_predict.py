@@ -84,6 +84,17 @@ def test_grey_shaded_noisy_paper_gives_a_clean_digit():
     assert (digit > 50).mean() < 0.25, "shading and noise must not become ink"
 
 
+def test_steep_shading_neither_flips_the_polarity_nor_becomes_ink():
+    clean = np.asarray(draw_digit(size=(300, 400), ink=150, paper=210, box=(180, 120, 30, 40)), dtype=np.float32)
+    # The light falls off by 90 levels down the page: the paper at the bottom is darker than the ink.
+    shaded = clean - np.linspace(0, 90, 400)[:, None] + np.random.default_rng(0).normal(0, 2, clean.shape)
+    shaded = predict.preprocess(Image.fromarray(np.clip(shaded, 0, 255).astype(np.uint8)))
+    assert_mnist_like(shaded)
+    clean = predict.preprocess(Image.fromarray(clean.astype(np.uint8)))
+    assert ink_bbox(shaded) == ink_bbox(clean)
+    assert np.abs(shaded - clean).mean() < 2
+
+
 def test_small_digit_in_a_corner_is_found_scaled_and_centred():
     img = draw_digit(size=(800, 600), box=(20, 500, 45, 60))  # 60 px tall, bottom-left of a photo
     digit = predict.preprocess(img)
