@@ -155,8 +155,8 @@ def crossing_lines(mask: np.ndarray) -> np.ndarray:
     lines = np.zeros_like(mask)
     for image, out in ((mask, lines), (mask.T, lines.T)):  # rows, then columns
         n, m = image.shape
-        if not (image[:, :cell].any() and image[:, -cell:].any()):
-            continue  # no ink at one of the two edges, so no band across: most pictures
+        if n < 3 * cell or not (image[:, :cell].any() and image[:, -cell:].any()):
+            continue  # too short for a band, or no ink at one of its edges: most pictures
         padded = np.pad(image, ((0, -n % cell), (0, -m % cell)))
         coarse = padded.reshape(padded.shape[0] // cell, cell, padded.shape[1] // cell, cell).any(axis=(1, 3))
         inked = coarse[:-2] | coarse[1:-1] | coarse[2:]  # three cells thick

@@ -127,6 +127,13 @@ def test_a_one_cropped_edge_to_edge_is_still_the_digit():
     assert height >= 18 and width <= 6
 
 
+def test_a_dash_in_a_long_thin_strip_is_read_not_a_traceback():
+    img = Image.new("L", (700, 10), 255)  # too short for lines across it to be looked for
+    ImageDraw.Draw(img).line([(0, 5), (700, 5)], fill=0, width=2)
+    height, width = ink_bbox(predict.preprocess(img))
+    assert width >= 18 and height <= 3
+
+
 def test_aspect_ratio_is_kept_so_a_one_stays_thin():
     img = Image.new("L", (200, 200), 255)
     ImageDraw.Draw(img).line([(100, 20), (100, 180)], fill=0, width=14)
