@@ -10,9 +10,10 @@ white on black, scaled to fit a 20x20 box with their aspect ratio kept, and plac
 frame with their centre of mass in the middle; the network knows nothing else. So:
 
     decode (first frame, EXIF orientation, transparency laid on white, 16-bit scaled, huge photos
-    reduced) -> gray -> polarity (ink made light, judged from the border) -> paper shading and
-    noise removed -> lines across the whole picture dropped (ruled paper, a table's edge) ->
-    bounding box of the ink -> fit in 20x20 -> centre of mass at (14, 14)
+    reduced) -> gray -> a sheet photographed on a desk cropped to -> polarity (ink made light,
+    judged against the paper) -> paper shading and noise removed -> lines across the whole
+    picture dropped (ruled paper, a table's edge) -> bounding box of the ink -> fit in 20x20 ->
+    centre of mass at (14, 14)
 
 Arguments, files and images are checked and decoded before TensorFlow is imported, so a typo
 fails in well under a second; many images cost little more than one, as they go through the
@@ -51,6 +52,7 @@ NOISE_FLOOR = 16.0  # ink fainter than this (0..255) above the paper is taken fo
 STROKE_WIDTH = 2.5  # MNIST's median stroke width in its 28x28 images...
 STROKE_WIDTH_RANGE = (1.8, 3.6)  # ...and its 10th to 90th percentile: widths inside are left alone
 MAX_THINNING = 1.0  # pixels of MNIST's scale a marker's strokes are slimmed by, at most
+SHEET_FILL = 0.75  # a sheet on a desk is at least this much paper: the digit is small on it
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 
 
@@ -244,6 +246,47 @@ def preprocess(img: Image.Image, invert: str = "auto") -> np.ndarray:
     gray = to_grayscale(img)
     if min(gray.shape) < 8:
         raise UserError(f"no digit found (the picture is only {gray.shape[1]}x{gray.shape[0]} pixels)")
+    sheet = sheet_box(gray)
+    if sheet is not None:
+        try:
+            return digit_on_paper(gray[sheet], invert)
+        except UserError:
+            pass  # a solid shape, such as a marker's "1" cropped tightly, rather than a sheet
+    return digit_on_paper(gray, invert)
+
+
+def sheet_box(gray: np.ndarray) -> tuple[slice, slice] | None:
+    """The inside of a sheet of paper photographed on a desk, or None if the picture is not one.
+
+    The sheet is what covers the middle of the picture; it counts when the border (the desk) is
+    far from its level, and pixels at its level fill a box (bar the digit's ink) of at least a
+    tenth of the picture.
+    """
+    h, w = gray.shape
+    desk = border_level(gray)
+    sheet = float(np.median(gray[h // 4 : 3 * h // 4, w // 4 : 3 * w // 4]))
+    if abs(sheet - desk) < 3 * NOISE_FLOOR:
+        return None  # the border is the paper: most pictures
+    like_sheet = np.abs(gray - sheet) < abs(sheet - desk) / 2
+    if not like_sheet.any():
+        return None  # the middle is a mix of levels (noise), not one sheet
+    rows, cols = like_sheet.mean(axis=1), like_sheet.mean(axis=0)
+    top, bottom = np.flatnonzero(rows > rows.max() / 2)[[0, -1]]
+    left, right = np.flatnonzero(cols > cols.max() / 2)[[0, -1]]
+    # Inside the sheet's edges, which may be tilted a little or cast a shadow.
+    dy, dx = (bottom - top) // 25 + 2, (right - left) // 25 + 2
+    box = slice(top + dy, bottom + 1 - dy), slice(left + dx, right + 1 - dx)
+    inside = like_sheet[box]
+    if inside.size < gray.size / 10 or inside.mean() < SHEET_FILL:
+        return None
+    # A sheet's paper runs all round inside its edges; a marker's stroke, the other thing that
+    # can fill the middle of a picture, has the paper around it showing at its sides.
+    edge = np.concatenate([inside[0], inside[-1], inside[:, 0], inside[:, -1]])
+    return box if edge.mean() >= 0.99 else None
+
+
+def digit_on_paper(gray: np.ndarray, invert: str) -> np.ndarray:
+    """preprocess() for a picture whose border is the paper."""
     dark_ink = ink_is_dark(gray) if invert == "auto" else invert == "yes"
     ink = 255.0 - gray if dark_ink else gray
     # A slight blur tames sensor noise and JPEG ringing; unlike a median it keeps 1-pixel strokes.

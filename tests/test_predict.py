@@ -120,6 +120,22 @@ def test_a_dark_table_beside_the_page_is_not_taken_for_the_digit():
     assert np.abs(predict.preprocess(Image.fromarray(photo)) - predict.preprocess(digit)).mean() < 6
 
 
+def test_a_sheet_photographed_on_a_desk_is_read_as_the_page():
+    page = draw_digit(size=(300, 240), ink=30, paper=230, box=(110, 60, 80, 120)).rotate(3, fillcolor=230)
+    photo = Image.new("L", (440, 360), 70)  # the desk, all round the slightly tilted sheet
+    photo.paste(page, (60, 50))
+    digit = predict.preprocess(photo)
+    assert_mnist_like(digit)
+    assert np.abs(digit - predict.preprocess(page)).mean() < 2
+
+
+def test_a_marker_one_filling_the_middle_is_not_taken_for_a_sheet():
+    img = Image.new("L", (70, 200), 255)
+    ImageDraw.Draw(img).line([(35, 10), (35, 190)], fill=0, width=44)
+    height, width = ink_bbox(predict.preprocess(img))
+    assert height >= 18 and width <= 6
+
+
 def test_a_one_cropped_edge_to_edge_is_still_the_digit():
     img = Image.new("L", (80, 200), 255)
     ImageDraw.Draw(img).line([(40, 0), (40, 200)], fill=0, width=12)
