@@ -1,10 +1,12 @@
-"""Photos of digits on real stationery: plain, ruled and squared paper, a table beside the page, shading.
+"""Photos of digits on real stationery: plain, ruled and squared paper, a table beside the page,
+the whole sheet on a desk, shading.
 
     python3 bench/paper.py --data mnist.npz --weights model.weights.h5
 
 MNIST test digits are drawn 6x their size in dark ink on grey paper (400x300, mild noise),
 then given the lines of ruled paper (every 45 px), of squared paper (every 30 px, both ways),
-a dark table along the left edge, or shading from one side to the other. predict.py reads
+a dark table along the left edge, a desk all round the sheet (tilted up to 3 degrees), or
+shading from one side to the other. predict.py reads
 every picture in one call; the script prints how many of each kind it read right.
 """
 
@@ -37,8 +39,12 @@ def stationery(page: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarr
     squared[::30, :] -= 45
     squared[:, ::30] -= 45
     table[:, :60] = 60 + rng.normal(0, 3, (300, 60))
+    sheet = Image.fromarray(page.clip(0, 255).astype(np.uint8)).rotate(rng.uniform(-3, 3), fillcolor=60)
+    desk = np.full((400, 520), 60.0)
+    desk[50:350, 60:460] = sheet  # the desk shows in the tilted sheet's corners too
+    desk += rng.normal(0, 3, desk.shape)
     shaded = page - np.linspace(0, 120, page.shape[1])[None, :]
-    return {"plain": page, "ruled": ruled, "squared": squared, "table": table, "shaded": shaded}
+    return {"plain": page, "ruled": ruled, "squared": squared, "table": table, "desk": desk, "shaded": shaded}
 
 
 def main() -> None:
