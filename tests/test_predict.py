@@ -113,6 +113,20 @@ def test_lines_of_ruled_paper_are_not_taken_for_the_digit():
     assert (lined > 50).sum() > 0.8 * (clean > 50).sum(), "the strokes crossing the lines stay"
 
 
+def test_squared_paper_leaves_neither_its_crossings_nor_gaps_in_the_digit():
+    digit = draw_digit(size=(400, 300), box=(140, 60, 120, 180))
+    squared = digit.copy()
+    draw = ImageDraw.Draw(squared)
+    for k in range(15, 400, 30):  # lines both ways, slightly tilted, under the ink
+        draw.line([(k, 0), (k + 4, 300)], fill=150, width=2)
+        draw.line([(0, k), (400, k + 4)], fill=150, width=2)
+    squared = Image.fromarray(np.minimum(np.asarray(squared), np.asarray(digit)))
+    clean, squared = predict.preprocess(digit), predict.preprocess(squared)
+    assert_mnist_like(squared)
+    assert ink_bbox(squared) == pytest.approx(ink_bbox(clean), abs=1)
+    assert np.abs(squared - clean).mean() < 15
+
+
 def test_a_dark_table_beside_the_page_is_not_taken_for_the_digit():
     digit = draw_digit(size=(400, 300), box=(140, 60, 120, 180))
     photo = np.asarray(digit).copy()
