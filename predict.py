@@ -124,18 +124,18 @@ def paper_level(image: np.ndarray) -> np.ndarray:
     return np.asarray(grid.resize((w, h), Image.Resampling.BILINEAR, box=(0.5, 0.5, 8.5, 8.5)))
 
 
-def ink_is_dark(gray: np.ndarray) -> bool:
-    """Dark ink on light paper when the darkest pixel lies farther below the paper than the
-    brightest lies above it. Extremes, not percentiles: a small digit on a big page is well
-    under 1% of its pixels. Against the paper's local level, so that shading is no ink."""
-    residual = gray - paper_level(gray)
+def ink_is_dark(gray: np.ndarray, paper: np.ndarray) -> bool:
+    """Dark ink on light paper when the darkest pixel lies farther below the paper's level
+    than the brightest lies above it. Extremes, not percentiles: a small digit on a big page is
+    well under 1% of its pixels. Against the paper's local level, so that shading is no ink."""
+    residual = gray - paper
     return -residual.min() > residual.max()
 
 
-def remove_background(ink: np.ndarray) -> tuple[np.ndarray, float]:
+def remove_background(ink: np.ndarray, paper: np.ndarray) -> tuple[np.ndarray, float]:
     """Subtract the paper's level; also return the noise left (a robust standard deviation),
     which no ink can be fainter than."""
-    residual = ink - paper_level(ink)
+    residual = ink - paper
     step = max(1, int(np.sqrt(residual.size / 65536)))  # a regular sample of the pixels is enough
     sample = residual[::step, ::step]
     noise = 1.4826 * float(np.median(np.abs(sample - np.median(sample))))
@@ -306,12 +306,13 @@ def sheet_box(gray: np.ndarray) -> tuple[slice, slice] | None:
 
 def digit_on_paper(gray: np.ndarray, invert: str) -> np.ndarray:
     """preprocess() for a picture whose border is the paper."""
-    dark_ink = ink_is_dark(gray) if invert == "auto" else invert == "yes"
-    ink = 255.0 - gray if dark_ink else gray
+    paper = paper_level(gray)
+    dark_ink = ink_is_dark(gray, paper) if invert == "auto" else invert == "yes"
+    ink, paper = (255.0 - gray, 255.0 - paper) if dark_ink else (gray, paper)
     # A slight blur tames sensor noise and JPEG ringing; unlike a median it keeps 1-pixel strokes.
     blurred = Image.fromarray(ink.round().astype(np.uint8)).filter(ImageFilter.GaussianBlur(0.8))
     ink = np.asarray(blurred, dtype=np.float32)
-    ink, noise = remove_background(ink)
+    ink, noise = remove_background(ink, paper)
     floor = max(NOISE_FLOOR, 8 * noise)
     threshold = ink_threshold(ink, floor)
     lines = crossing_lines(ink > threshold)
