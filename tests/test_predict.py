@@ -30,6 +30,13 @@ def ink_bbox(digit: np.ndarray) -> tuple[int, int]:
     return rows.max() - rows.min() + 1, cols.max() - cols.min() + 1
 
 
+def line_box(size: tuple[int, int], points: list, width: int) -> tuple[int, int]:
+    """ink_bbox() of the network input for one black line drawn through `points` on white paper."""
+    img = Image.new("L", size, 255)
+    ImageDraw.Draw(img).line(points, fill=0, width=width)
+    return ink_bbox(predict.preprocess(img))
+
+
 def centre_of_mass(digit: np.ndarray) -> tuple[float, float]:
     ys, xs = np.indices(digit.shape[:2])
     total = digit[..., 0].sum()
@@ -144,30 +151,23 @@ def test_a_sheet_photographed_on_a_desk_is_read_as_the_page():
 
 
 def test_a_marker_one_filling_the_middle_is_not_taken_for_a_sheet():
-    img = Image.new("L", (70, 200), 255)
-    ImageDraw.Draw(img).line([(35, 10), (35, 190)], fill=0, width=44)
-    height, width = ink_bbox(predict.preprocess(img))
+    height, width = line_box((70, 200), [(35, 10), (35, 190)], width=44)
     assert height >= 18 and width <= 6
 
 
 def test_a_one_cropped_edge_to_edge_is_still_the_digit():
-    img = Image.new("L", (80, 200), 255)
-    ImageDraw.Draw(img).line([(40, 0), (40, 200)], fill=0, width=12)
-    height, width = ink_bbox(predict.preprocess(img))
+    height, width = line_box((80, 200), [(40, 0), (40, 200)], width=12)
     assert height >= 18 and width <= 6
 
 
 def test_a_dash_in_a_long_thin_strip_is_read_not_a_traceback():
-    img = Image.new("L", (700, 10), 255)  # too short for lines across it to be looked for
-    ImageDraw.Draw(img).line([(0, 5), (700, 5)], fill=0, width=2)
-    height, width = ink_bbox(predict.preprocess(img))
+    # A picture too short for lines across it to be looked for.
+    height, width = line_box((700, 10), [(0, 5), (700, 5)], width=2)
     assert width >= 18 and height <= 3
 
 
 def test_aspect_ratio_is_kept_so_a_one_stays_thin():
-    img = Image.new("L", (200, 200), 255)
-    ImageDraw.Draw(img).line([(100, 20), (100, 180)], fill=0, width=14)
-    height, width = ink_bbox(predict.preprocess(img))
+    height, width = line_box((200, 200), [(100, 20), (100, 180)], width=14)
     assert height >= 18 and width <= 6
 
 
