@@ -11,9 +11,10 @@ frame with their centre of mass in the middle; the network knows nothing else. S
 
     decode (first frame, EXIF orientation, transparency laid on white, 16-bit scaled, huge photos
     reduced) -> gray -> a sheet photographed on a desk cropped to -> polarity (ink made light,
-    judged against the paper) -> paper shading and noise removed -> lines across the whole
-    picture dropped (ruled paper, a table's edge) -> bounding box of the ink -> fit in 20x20 ->
-    centre of mass at (14, 14)
+    judged against the paper) -> the paper's level removed (shading, a shadow's edge, noise) ->
+    lines across the whole picture dropped (ruled paper, a table's edge) -> the digit's own
+    pieces of ink, not specks beside it -> their bounding box -> fit in 20x20 -> centre of mass
+    at (14, 14)
 
 Arguments, files and images are checked and decoded before TensorFlow is imported, so a typo
 fails in well under a second; many images cost little more than one, as they go through the
@@ -34,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
+from scipy import ndimage
 
 # model.py defaults to this name, so the two scripts meet without flags.
 DEFAULT_WEIGHTS = Path("model.weights.h5")
@@ -52,6 +54,8 @@ NOISE_FLOOR = 16.0  # ink fainter than this (0..255) above the paper is taken fo
 STROKE_WIDTH = 2.5  # MNIST's median stroke width in its 28x28 images...
 STROKE_WIDTH_RANGE = (1.8, 3.6)  # ...and its 10th to 90th percentile: widths inside are left alone
 MAX_THINNING = 1.0  # pixels of MNIST's scale a marker's strokes are slimmed by, at most
+PIECE_REACH = 3  # pieces of ink this many stroke widths apart are one digit...
+SPECK = 0.02  # ...but those with less than this share of its ink do not stretch its box
 SHEET_FILL = 0.75  # a sheet on a desk is at least this much paper: the digit is small on it
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 
@@ -132,12 +136,27 @@ def ink_is_dark(gray: np.ndarray, paper: np.ndarray) -> bool:
     return -residual.min() > residual.max()
 
 
+def pixel_sample(image: np.ndarray) -> np.ndarray:
+    """A regular sample of about 16,000 of the pixels: enough for a median of the paper."""
+    step = max(1, round(np.sqrt(image.size / 16384)))
+    return image[::step, ::step]
+
+
+def nth_brightest(values: np.ndarray, n: int = 50) -> float:
+    """The n-th brightest of `values` (>= 0), or the brightest if there are no more than n:
+    the level of any digit's ink, however small on the page. Looked for among the values above
+    zero, as np.partition is slow on the many equal zeros of clipped ink."""
+    if values.size <= n:
+        return float(values.max())
+    positive = values[values > 0]
+    return float(np.partition(positive, -n)[-n]) if positive.size >= n else 0.0
+
+
 def remove_background(ink: np.ndarray, paper: np.ndarray) -> tuple[np.ndarray, float]:
     """Subtract the paper's level; also return the noise left (a robust standard deviation),
     which no ink can be fainter than."""
     residual = ink - paper
-    step = max(1, int(np.sqrt(residual.size / 65536)))  # a regular sample of the pixels is enough
-    sample = residual[::step, ::step]
+    sample = pixel_sample(residual)
     noise = 1.4826 * float(np.median(np.abs(sample - np.median(sample))))
     return np.clip(residual, 0, None), noise
 
@@ -191,17 +210,6 @@ def band_rows(mask: np.ndarray, cell: int) -> np.ndarray:
     inked = coarse[:-2] | coarse[1:-1] | coarse[2:]  # three cells thick
     band = inked[:, 0] & inked[:, -1] & (inked.mean(axis=1) >= 0.75)
     return (np.convolve(band, np.ones(3)) > 0).repeat(cell)[:n]
-
-
-def ink_box(ink: np.ndarray, threshold: float) -> tuple[int, int, int, int]:
-    """(top, bottom, left, right) of the ink above `threshold` (some must be), trimming the faint
-    0.5% of its mass at each side so a stray speck far from the digit does not stretch the box."""
-    mass = np.where(ink > threshold, ink, 0)
-    box = []
-    for axis in (1, 0):
-        cumulative = np.cumsum(mass.sum(axis=axis)) / mass.sum()
-        box += [int(np.searchsorted(cumulative, 0.005)), int(np.searchsorted(cumulative, 0.995)) + 1]
-    return tuple(box)
 
 
 def stroke_width(mask: np.ndarray) -> float:
@@ -312,14 +320,21 @@ def digit_on_paper(gray: np.ndarray, invert: str) -> np.ndarray:
     # A slight blur tames sensor noise and JPEG ringing; unlike a median it keeps 1-pixel strokes.
     blurred = Image.fromarray(ink.round().astype(np.uint8)).filter(ImageFilter.GaussianBlur(0.8))
     ink = np.asarray(blurred, dtype=np.float32)
-    ink, noise = remove_background(ink, paper)
+    # The strongest ink against the block medians: the strokes, whose width sets the scale of
+    # the paper's level and of what lies near the digit; a deep shadow is weaker than them.
+    residual = ink - paper
+    strokes = residual > nth_brightest(np.clip(residual, 0, None)) / 2
+    width = stroke_width(strokes)
+    ink, noise = remove_background(ink, paper_under_strokes(ink, strokes, width))
     floor = max(NOISE_FLOOR, 8 * noise)
     threshold = ink_threshold(ink, floor)
-    lines = crossing_lines(ink > threshold)
+    # Lines are often fainter than the strokes, but well above the noise.
+    lines = crossing_lines(ink > max(threshold / 2, floor / 2))
     if lines.any():  # ruled or squared paper, a table's edge: not the digit, and often darker
-        ink = np.where(lines, 0, ink)
+        fringe = ndimage.binary_dilation(lines, iterations=2) & (ink <= threshold)  # the lines' faint edges
+        ink = np.where(lines | fringe, 0, ink)
         threshold = ink_threshold(ink, floor)
-    top, bottom, left, right = ink_box(ink, threshold)
+    top, bottom, left, right = digit_box(ink, threshold, width)
     digit = ink[top:bottom, left:right]
     # Faint haze below the threshold is dropped; each stroke's core is scaled to MNIST's 255.
     haze = threshold / 3
@@ -328,14 +343,46 @@ def digit_on_paper(gray: np.ndarray, invert: str) -> np.ndarray:
     return fit_in_frame(digit)[..., None]
 
 
+def paper_under_strokes(ink: np.ndarray, strokes: np.ndarray, width: float) -> np.ndarray:
+    """The paper's level under light ink: a grey opening (a min, then a max filter) four times
+    wider than the `strokes`, which removes them but follows a shadow's sharp edge, where block
+    medians leave a band of "ink" along it."""
+    size = int(min(max(4 * width, min(ink.shape) / 8), max(ink.shape))) | 1
+    # On an average of 5x5 pixels, so that the noise's low points are shallow and the level
+    # smooth; padded with the edge's own level, which keeps shading that goes on past the edge.
+    pad = size // 2 + 1
+    padded = np.pad(ndimage.uniform_filter(ink, 5), pad, mode="edge")
+    paper = ndimage.grey_opening(padded, size=(size, size), mode="nearest")[pad:-pad, pad:-pad]
+    # The min filter finds the noise's low points: raised by the median of what is left of the
+    # paper, the level is the paper's own, not the noise's floor.
+    left = pixel_sample(ink - paper)[~pixel_sample(strokes)]
+    return paper + float(np.median(left)) if left.size else paper
+
+
+def digit_box(ink: np.ndarray, threshold: float, width: float) -> tuple[int, int, int, int]:
+    """(top, bottom, left, right) of the digit: of the groups of ink above `threshold` whose
+    pieces lie within a few stroke widths (`width`) of each other (a 5's detached bar, a stroke
+    broken where the pen skipped or a line was taken out), the one with the most ink. Specks,
+    dust and marks farther away are left out, and so are the crumbs inside the group."""
+    strokes = ink > threshold
+    reach = int(PIECE_REACH * width) + 2
+    groups, count = ndimage.label(ndimage.maximum_filter(strokes, size=2 * reach + 1))
+    mass = ndimage.sum_labels(ink, groups, np.arange(1, count + 1))
+    pieces, count = ndimage.label(strokes & (groups == np.argmax(mass) + 1), structure=np.ones((3, 3)))
+    mass = ndimage.sum_labels(ink, pieces, np.arange(1, count + 1))
+    big = np.concatenate([[False], mass >= min(SPECK * mass.sum(), mass.max())])
+    rows, cols = np.nonzero(big[pieces])
+    return int(rows.min()), int(rows.max()) + 1, int(cols.min()), int(cols.max()) + 1
+
+
 def ink_threshold(ink: np.ndarray, floor: float) -> float:
     """The level above which a pixel is ink: a tenth of the ink's own level (its 50th brightest
     pixel, which any digit has, however small on the page), never below half the noise `floor`.
     Raises UserError("no digit found") if even that level is below `floor`."""
-    strong = np.partition(ink.ravel(), -50)[-50] if ink.size > 50 else ink.max()
+    strong = nth_brightest(ink)
     if strong < floor:
         raise UserError("no digit found")
-    return max(floor / 2, 0.1 * strong)  # below `strong`: its 50 pixels are ink for ink_box
+    return max(floor / 2, 0.1 * strong)  # below `strong`: its 50 pixels are ink for digit_box
 
 
 def stroke_level(digit: np.ndarray, threshold: float) -> np.ndarray:
