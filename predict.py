@@ -364,15 +364,18 @@ def digit_box(ink: np.ndarray, threshold: float, width: float) -> tuple[int, int
     pieces lie within a few stroke widths (`width`) of each other (a 5's detached bar, a stroke
     broken where the pen skipped or a line was taken out), the one with the most ink. Specks,
     dust and marks farther away are left out, and so are the crumbs inside the group."""
-    strokes = ink > threshold
-    reach = int(PIECE_REACH * width) + 2
-    groups, count = ndimage.label(ndimage.maximum_filter(strokes, size=2 * reach + 1))
-    mass = ndimage.sum_labels(ink, groups, np.arange(1, count + 1))
-    pieces, count = ndimage.label(strokes & (groups == np.argmax(mass) + 1), structure=np.ones((3, 3)))
-    mass = ndimage.sum_labels(ink, pieces, np.arange(1, count + 1))
-    big = np.concatenate([[False], mass >= min(SPECK * mass.sum(), mass.max())])
-    rows, cols = np.nonzero(big[pieces])
-    return int(rows.min()), int(rows.max()) + 1, int(cols.min()), int(cols.max()) + 1
+    pieces, count = ndimage.label(ink > threshold, structure=np.ones((3, 3)))
+    boxes = np.array([(s[0].start, s[0].stop, s[1].start, s[1].stop) for s in ndimage.find_objects(pieces)])
+    if count > 1:
+        reach = int(PIECE_REACH * width) + 2
+        groups, _ = ndimage.label(ndimage.maximum_filter(pieces > 0, size=2 * reach + 1))
+        group_of = np.zeros(count + 1, np.int64)
+        group_of[pieces.ravel()] = groups.ravel()  # every pixel of a piece is in its group
+        mass = np.bincount(pieces.ravel(), weights=ink.ravel(), minlength=count + 1)[1:]
+        group_of = group_of[1:]
+        ours = group_of == np.argmax(np.bincount(group_of, weights=mass))
+        boxes = boxes[ours & (mass >= min(SPECK * mass[ours].sum(), mass[ours].max()))]
+    return int(boxes[:, 0].min()), int(boxes[:, 1].max()), int(boxes[:, 2].min()), int(boxes[:, 3].max())
 
 
 def ink_threshold(ink: np.ndarray, floor: float) -> float:
