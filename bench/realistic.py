@@ -174,14 +174,22 @@ def draw_and_preprocess(digits: np.ndarray, labels: np.ndarray, rng, keep: Path 
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(encode(img, fmt, rng))
             formats.append(fmt if img.mode != "RGBA" else "RGBA")
-            loaded = predict.load_image(path)
-            naive.append(naive_preprocess(loaded))
-            try:
-                ours.append(predict.preprocess(loaded))
-            except predict.UserError:  # "no digit found" counts as wrong
-                ours.append(np.zeros((28, 28, 1), np.float32))
-                failures += 1
+            digit_ours, digit_naive = preprocess_both_ways(path)
+            ours.append(digit_ours)
+            naive.append(digit_naive)
+            failures += not digit_ours.any()
     return ours, naive, formats, pens_used, failures
+
+
+def preprocess_both_ways(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The network's input for one picture file as predict.py makes it (all black where it finds
+    no digit, which then counts as wrong) and as the naive approach does."""
+    loaded = predict.load_image(path)
+    try:
+        ours = predict.preprocess(loaded)
+    except predict.UserError:
+        ours = np.zeros((28, 28, 1), np.float32)
+    return ours, naive_preprocess(loaded)
 
 
 def broken_plain(digits: np.ndarray) -> list[np.ndarray]:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
-from realistic import naive_preprocess
+from realistic import preprocess_both_ways
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -111,12 +111,9 @@ def main() -> None:
                     path = (args.keep or Path(tmp)) / f"{condition.replace(' ', '-')}-{font.stem}-label{digit}.jpg"
                     path.parent.mkdir(parents=True, exist_ok=True)
                     photo(written(font, digit, height), condition, rng).save(path, quality=88)
-                    loaded = predict.load_image(path)
-                    naive.append(naive_preprocess(loaded))
-                    try:
-                        ours.append(predict.preprocess(loaded))
-                    except predict.UserError:  # "no digit found" counts as wrong
-                        ours.append(np.zeros((28, 28, 1), np.float32))
+                    digit_ours, digit_naive = preprocess_both_ways(path)
+                    ours.append(digit_ours)
+                    naive.append(digit_naive)
                     labels.append(digit)
                     conditions.append(condition)
                     writers.append(font.stem)
