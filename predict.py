@@ -355,8 +355,8 @@ def paper_under_strokes(ink: np.ndarray, strokes: np.ndarray, width: float) -> n
     paper = ndimage.grey_opening(padded, size=(size, size), mode="nearest")[pad:-pad, pad:-pad]
     # The min filter finds the noise's low points: raised by the median of what is left of the
     # paper, the level is the paper's own, not the noise's floor.
-    left = pixel_sample(ink - paper)[~pixel_sample(strokes)]
-    return paper + float(np.median(left)) if left.size else paper
+    rest = pixel_sample(ink - paper)[~pixel_sample(strokes)]
+    return paper + float(np.median(rest)) if rest.size else paper
 
 
 def digit_box(ink: np.ndarray, threshold: float, width: float) -> tuple[int, int, int, int]:
