@@ -58,12 +58,12 @@ def fine_liner(ink: np.ndarray, mnist_pixel: float) -> np.ndarray:
 
 
 def realistic_picture(
-    digit: np.ndarray, rng: np.random.Generator, pens: str | None = None
+    digit: np.ndarray, rng: np.random.Generator, pen_choice: str | None = None
 ) -> tuple[Image.Image, str, str]:
     """One MNIST digit (white on black, 28x28) as a photo or scan of it; its file format and pen.
 
-    `pens` picks the pen (one of PENS, at random by default)."""
-    pen_used = pens or str(rng.choice(PENS, p=[0.25, 0.45, 0.3]))
+    `pen_choice` picks the pen (one of PENS, or "broken"; at random among PENS by default)."""
+    pen_used = pen_choice or str(rng.choice(PENS, p=[0.25, 0.45, 0.3]))
     ink = pen(digit, pen_used).astype(np.float32) / 255.0  # 1 where the pen went
     height = int(rng.uniform(30, 350))
     # The 28x28 frame holds a 20x20 digit: scale the frame so the digit itself is `height` tall.
@@ -133,10 +133,10 @@ def main() -> None:
         x_test, y_test = mnist["x_test"], mnist["y_test"]
     rng = np.random.default_rng(args.seed)
     indices = rng.choice(len(x_test), size=args.count, replace=False)
-    labels = y_test[indices]
-    ours, naive, formats, pens, failures = draw_and_preprocess(x_test[indices], labels, rng, args.keep)
+    digits, labels = x_test[indices], y_test[indices]
+    ours, naive, formats, pens, failures = draw_and_preprocess(digits, labels, rng, args.keep)
     # The same digits again, each with its strokes broken: reported apart, as no pen draws that.
-    broken = draw_and_preprocess(x_test[indices], labels, np.random.default_rng(args.seed), None, "broken")
+    broken = draw_and_preprocess(digits, labels, np.random.default_rng(args.seed), None, "broken")
 
     net = predict.load_model(args.weights)
 
@@ -144,7 +144,7 @@ def main() -> None:
         return np.argmax(net.predict(np.stack(images), batch_size=256, verbose=0), axis=1) == labels
 
     right_ours, right_naive = accuracy(ours), accuracy(naive)
-    right_plain = accuracy(list(x_test[indices, ..., None].astype(np.float32)))
+    right_plain = accuracy(list(digits[..., None].astype(np.float32)))
     print(f"{args.count} realistic pictures of MNIST test digits (seed {args.seed}), weights {args.weights}")
     print(f"  the same digits as plain MNIST images:   {right_plain.mean():.2%}")
     print(f"  naive invert-and-resize:                 {right_naive.mean():.2%}")
@@ -158,17 +158,17 @@ def main() -> None:
             )
     print(
         f"  the same digits with broken strokes:     naive {accuracy(broken[1]).mean():.1%}, "
-        f"ours {accuracy(broken[0]).mean():.1%}; as 28x28 images {accuracy(broken_plain(x_test[indices])).mean():.1%}"
+        f"ours {accuracy(broken[0]).mean():.1%}; as 28x28 images {accuracy(broken_plain(digits)).mean():.1%}"
     )
 
 
-def draw_and_preprocess(digits: np.ndarray, labels: np.ndarray, rng, keep: Path | None, pens: str | None = None):
+def draw_and_preprocess(digits: np.ndarray, labels: np.ndarray, rng, keep: Path | None, pen_choice: str | None = None):
     """Draw each digit as a realistic picture, save it, and preprocess it both ways: (ours, naive,
     formats, pens, how many had 'no digit found')."""
     ours, naive, formats, pens_used, failures = [], [], [], [], 0
     with tempfile.TemporaryDirectory() as tmp:
         for n, (digit, label) in enumerate(zip(digits, labels, strict=True)):
-            img, fmt, pen_used = realistic_picture(digit, rng, pens)
+            img, fmt, pen_used = realistic_picture(digit, rng, pen_choice)
             pens_used.append(pen_used)
             path = (keep or Path(tmp)) / f"{n:04d}-label{label}.{fmt.lower()}"
             path.parent.mkdir(parents=True, exist_ok=True)

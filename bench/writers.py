@@ -126,8 +126,7 @@ def main() -> None:
     )
     print(f"{len(labels)} photos of the digits of {len(fonts)} handwriting fonts (seed {args.seed}), {args.weights}")
     print(f"  naive invert-and-resize: {right_naive.mean():.1%}   predict.py: {right_ours.mean():.1%}")
-    for name, kinds in (("condition", CONDITIONS), ("writer", [font.stem for font in fonts])):
-        column = conditions if name == "condition" else writers
+    for column, kinds in ((conditions, CONDITIONS), (writers, [font.stem for font in fonts])):
         for kind in kinds:
             chosen = column == kind
             print(
