@@ -44,6 +44,9 @@ def display():
             "-ac",
             "-nolisten",
             "unix",
+            # Without it the server resets when its last client leaves (one test's window closed)
+            # and refuses the next test's connection while it does.
+            "-noreset",
         ],
         pass_fds=[write],
         stderr=subprocess.DEVNULL,
