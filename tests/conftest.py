@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # model.py and predict.py are scripts, imported from the checkout
+sys.path.insert(0, str(ROOT))  # the scripts and their package, imported from the checkout
 
-import model  # noqa: E402  (needs the path above)
+from mnist_cnn.mnist import read_npz  # noqa: E402  (needs the path above)
+from mnist_cnn.network import build_model  # noqa: E402
 
 
 def run_script(script: str, *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 300):
@@ -73,7 +74,7 @@ def mnist_path() -> Path:
 
 @pytest.fixture(scope="session")
 def mnist(mnist_path: Path) -> dict[str, np.ndarray]:
-    return model.read_npz(str(mnist_path))
+    return read_npz(str(mnist_path))
 
 
 @pytest.fixture(scope="session")
@@ -94,7 +95,7 @@ def small_mnist_path(mnist: dict[str, np.ndarray], tmp_path_factory) -> Path:
 def untrained_weights(tmp_path_factory) -> Path:
     """Weights of the right shape (random), for tests of the plumbing rather than accuracy."""
     path = tmp_path_factory.mktemp("untrained") / "model.weights.h5"
-    model.build_model().save_weights(path)
+    build_model().save_weights(path)
     return path
 
 

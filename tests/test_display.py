@@ -18,7 +18,7 @@ import pytest
 from conftest import ROOT
 from PIL import Image
 
-import model
+from mnist_cnn import figures
 
 TOOLS = ("Xvfb", "xdotool", "import")
 pytestmark = pytest.mark.skipif(
@@ -118,7 +118,7 @@ def test_training_plot_opens_on_the_display_shows_the_history_and_closes_with_q(
         stderr=subprocess.PIPE,
         text=True,
     )
-    window = find_window(display, model.PLOT_WINDOW_TITLE, run)
+    window = find_window(display, figures.PLOT_WINDOW_TITLE, run)
     shot = capture(display, window)
     assert_shows_a_plot(shot, (1000, 400))  # figsize 11 x 4.5 inches at 100 dpi
     pixels = np.asarray(shot)

@@ -21,7 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageDraw
 
-import predict
+from mnist_cnn import batches
+from mnist_cnn.errors import UserError
 
 FORMATS = {"PNG": ".png", "JPEG": ".jpg", "GIF": ".gif", "BMP": ".bmp", "TIFF": ".tif", "WEBP": ".webp"}
 MODES = ("1", "L", "P", "LA", "RGB", "RGBA", "I;16", "I", "F", "CMYK")
@@ -77,8 +78,8 @@ def mutated_files(draw) -> tuple[str, bytes]:
 
 def assert_digit_or_clear_error(path: Path) -> None:
     try:
-        digit, _ = predict.prepare(path, "auto", keep_picture=True)
-    except predict.UserError as e:
+        digit, _ = batches.prepare(path, "auto", keep_picture=True)
+    except UserError as e:
         assert str(e).startswith(f"{path}: ") and "\n" not in str(e)
         return
     assert digit.shape == (28, 28, 1) and np.isfinite(digit).all()
@@ -122,8 +123,8 @@ def test_any_size_and_mode_gives_a_digit_or_a_clear_error(tmp_path, mode, width,
 def test_headers_claiming_absurd_sizes_are_refused_as_bombs(tmp_path, width, height):
     path = tmp_path / "claims.png"
     path.write_bytes(png_claiming_size(width, height))
-    with pytest.raises(predict.UserError, match="decompression bomb"):
-        predict.prepare(path, "auto", keep_picture=False)
+    with pytest.raises(UserError, match="decompression bomb"):
+        batches.prepare(path, "auto", keep_picture=False)
 
 
 def test_cli_answers_every_fuzzed_file_in_bounded_time_and_memory(tmp_path, untrained_weights):

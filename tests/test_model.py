@@ -11,11 +11,12 @@ from conftest import assert_one_line_error, run_script
 from matplotlib.figure import Figure
 from PIL import Image
 
-import model
+from mnist_cnn import figures, mnist, network, storage
+from mnist_cnn.errors import UserError
 
 
 def test_network_has_the_documented_layers_shapes_and_parameter_count():
-    net = model.build_model()
+    net = network.build_model()
     layers = [type(layer).__name__ for layer in net.layers]
     assert layers == ["Lambda", "Conv2D", "MaxPooling2D", "Flatten", "Dense", "Dense"]
     shapes = [tuple(layer.output.shape) for layer in net.layers]
@@ -25,22 +26,22 @@ def test_network_has_the_documented_layers_shapes_and_parameter_count():
 
 
 def test_network_normalizes_raw_pixels_itself():
-    net = model.build_model()
+    net = network.build_model()
     raw = np.full((1, 28, 28, 1), 255.0, dtype=np.float32)
     assert np.allclose(net.get_layer("normalize")(raw), 1.0)
 
 
 def test_network_outputs_probabilities_over_ten_digits():
-    probabilities = model.build_model().predict(np.random.default_rng(0).uniform(0, 255, (3, 28, 28, 1)), verbose=0)
+    probabilities = network.build_model().predict(np.random.default_rng(0).uniform(0, 255, (3, 28, 28, 1)), verbose=0)
     assert probabilities.shape == (3, 10)
     assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
 
 
 def test_saved_weights_load_back_to_identical_predictions(tmp_path):
     images = np.random.default_rng(1).uniform(0, 255, (4, 28, 28, 1)).astype(np.float32)
-    original = model.build_model()
-    model.save_weights(original, tmp_path / "model.weights.h5")
-    restored = model.build_model()
+    original = network.build_model()
+    network.save_weights(original, tmp_path / "model.weights.h5")
+    restored = network.build_model()
     restored.load_weights(tmp_path / "model.weights.h5")
     np.testing.assert_array_equal(original.predict(images, verbose=0), restored.predict(images, verbose=0))
     assert [p.name for p in tmp_path.iterdir()] == ["model.weights.h5"]  # no temporary file left behind
@@ -49,7 +50,7 @@ def test_saved_weights_load_back_to_identical_predictions(tmp_path):
 def test_failed_write_keeps_the_previous_file_and_leaves_no_temporary(tmp_path):
     target = tmp_path / "results.png"
     target.write_bytes(b"the good plot")
-    with pytest.raises(RuntimeError), model.atomic_path(target) as tmp:
+    with pytest.raises(RuntimeError), storage.atomic_path(target) as tmp:
         tmp.write_bytes(b"half a plo")
         raise RuntimeError("disk full")
     assert target.read_bytes() == b"the good plot"
@@ -59,7 +60,7 @@ def test_failed_write_keeps_the_previous_file_and_leaves_no_temporary(tmp_path):
 def test_saved_files_are_ordinary_files_not_private_temporaries(tmp_path):
     old_mask = os.umask(0o022)
     try:
-        with model.atomic_path(tmp_path / "results.png") as tmp:
+        with storage.atomic_path(tmp_path / "results.png") as tmp:
             tmp.write_bytes(b"plot")
     finally:
         os.umask(old_mask)
@@ -68,8 +69,8 @@ def test_saved_files_are_ordinary_files_not_private_temporaries(tmp_path):
 
 def test_weights_write_that_crashes_midway_keeps_the_previous_weights(tmp_path, monkeypatch):
     target = tmp_path / "model.weights.h5"
-    net = model.build_model()
-    model.save_weights(net, target)
+    net = network.build_model()
+    network.save_weights(net, target)
     good = target.read_bytes()
 
     def crash_after_partial_write(path, *args, **kwargs):
@@ -78,7 +79,7 @@ def test_weights_write_that_crashes_midway_keeps_the_previous_weights(tmp_path, 
 
     monkeypatch.setattr(net, "save_weights", crash_after_partial_write)
     with pytest.raises(OSError):
-        model.save_weights(net, target)
+        network.save_weights(net, target)
     assert target.read_bytes() == good
     assert list(tmp_path.iterdir()) == [target]
 
@@ -96,7 +97,7 @@ def write_npz(path: Path, **overrides) -> Path:
 
 
 def test_read_npz_accepts_the_mnist_layout(tmp_path):
-    arrays = model.read_npz(str(write_npz(tmp_path / "ok.npz")))
+    arrays = mnist.read_npz(str(write_npz(tmp_path / "ok.npz")))
     assert arrays["x_train"].shape == (20, 28, 28)
 
 
@@ -113,21 +114,21 @@ def test_read_npz_accepts_the_mnist_layout(tmp_path):
 )
 def test_read_npz_rejects_malformed_data_with_a_clear_message(tmp_path, overrides, message):
     path = write_npz(tmp_path / "bad.npz", **overrides)
-    with pytest.raises(model.UserError, match=re.escape(message)):
-        model.read_npz(str(path))
+    with pytest.raises(UserError, match=re.escape(message)):
+        mnist.read_npz(str(path))
 
 
 @pytest.mark.parametrize("content", [b"", b"not a zip at all", b"PK\x03\x04truncated"])
 def test_read_npz_rejects_files_that_are_not_npz(tmp_path, content):
     path = tmp_path / "broken.npz"
     path.write_bytes(content)
-    with pytest.raises(model.UserError, match=r"broken\.npz"):
-        model.read_npz(str(path))
+    with pytest.raises(UserError, match=r"broken\.npz"):
+        mnist.read_npz(str(path))
 
 
 def test_read_npz_names_a_missing_file(tmp_path):
-    with pytest.raises(model.UserError, match="no such file"):
-        model.read_npz(str(tmp_path / "nowhere.npz"))
+    with pytest.raises(UserError, match="no such file"):
+        mnist.read_npz(str(tmp_path / "nowhere.npz"))
 
 
 def test_failed_download_explains_how_to_use_a_local_copy(monkeypatch):
@@ -135,13 +136,13 @@ def test_failed_download_explains_how_to_use_a_local_copy(monkeypatch):
         raise Exception("URL fetch failure on https://storage.googleapis.com/...: None -- [Errno -3]")
 
     monkeypatch.setattr(keras.datasets.mnist, "load_data", no_network)
-    with pytest.raises(model.UserError, match="--data PATH or MNIST_NPZ=PATH"):
-        model.load_mnist(None)
+    with pytest.raises(UserError, match="--data PATH or MNIST_NPZ=PATH"):
+        mnist.load_mnist(None)
 
 
 def test_validation_is_held_out_from_the_end_of_the_training_images():
     x, y = np.arange(60_000), np.arange(60_000)
-    (x_train, _), (x_val, y_val) = model.split_validation(x, y, 0.1)
+    (x_train, _), (x_val, y_val) = mnist.split_validation(x, y, 0.1)
     assert len(x_train) == 54_000 and len(x_val) == 6_000
     assert x_val[0] == 54_000 and y_val[-1] == 59_999
 
@@ -150,7 +151,7 @@ def test_history_plot_shows_accuracy_and_loss_per_epoch_from_one():
     history = {"accuracy": [0.9, 0.95, 0.97], "val_accuracy": [0.92, 0.96, 0.96], "loss": [0.3, 0.15, 0.1]}
     history["val_loss"] = [0.25, 0.12, 0.11]
     fig = Figure()
-    model.draw_history(fig, history, test_accuracy=0.9812)
+    figures.draw_history(fig, history, test_accuracy=0.9812)
     accuracy_ax, loss_ax = fig.axes
     assert accuracy_ax.get_xlabel() == loss_ax.get_xlabel() == "Epoch"
     assert accuracy_ax.get_ylabel() == "Accuracy" and loss_ax.get_ylabel() == "Loss"
@@ -162,7 +163,7 @@ def test_history_plot_shows_accuracy_and_loss_per_epoch_from_one():
 
 def test_saved_plot_is_a_png_image(tmp_path):
     history = {"accuracy": [0.9], "val_accuracy": [0.92], "loss": [0.3], "val_loss": [0.25]}
-    model.save_plot(history, tmp_path / "results.png")
+    figures.save_plot(history, tmp_path / "results.png")
     with Image.open(tmp_path / "results.png") as img:
         assert img.format == "PNG" and img.width > 800
 
@@ -171,12 +172,12 @@ def test_saved_plot_is_a_png_image(tmp_path):
     ("env", "expected"), [({}, False), ({"DISPLAY": ":0"}, True), ({"WAYLAND_DISPLAY": "w"}, True)]
 )
 def test_display_is_detected_from_the_environment_on_linux(monkeypatch, env, expected):
-    monkeypatch.setattr(model.sys, "platform", "linux")
+    monkeypatch.setattr(figures.sys, "platform", "linux")
     for name in ("DISPLAY", "WAYLAND_DISPLAY"):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    assert model.has_display() is expected
+    assert figures.has_display() is expected
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,8 @@ from conftest import ROOT, assert_one_line_error, png_claiming_size, run_script
 from PIL import Image, ImageDraw, ImageFilter
 
 import predict
+from mnist_cnn import batches, network, pictures
+from mnist_cnn.errors import UserError
 
 
 def draw_digit(size=(120, 160), ink=0, paper=255, mode="L", box=None) -> Image.Image:
@@ -34,7 +36,7 @@ def line_box(size: tuple[int, int], points: list, width: int) -> tuple[int, int]
     """ink_bbox() of the network input for one black line drawn through `points` on white paper."""
     img = Image.new("L", size, 255)
     ImageDraw.Draw(img).line(points, fill=0, width=width)
-    return ink_bbox(predict.preprocess(img))
+    return ink_bbox(pictures.preprocess(img))
 
 
 def placed_apart(digit: np.ndarray, reference: np.ndarray) -> float:
@@ -75,26 +77,26 @@ def assert_mnist_like(digit: np.ndarray) -> None:
 
 
 def test_dark_digit_on_light_paper_becomes_white_on_black():
-    assert_mnist_like(predict.preprocess(draw_digit(ink=0, paper=255)))
+    assert_mnist_like(pictures.preprocess(draw_digit(ink=0, paper=255)))
 
 
 def test_light_digit_on_dark_background_stays_white_on_black():
-    assert_mnist_like(predict.preprocess(draw_digit(ink=255, paper=0)))
+    assert_mnist_like(pictures.preprocess(draw_digit(ink=255, paper=0)))
 
 
 def test_both_polarities_of_one_digit_give_the_same_input():
-    dark_on_light = predict.preprocess(draw_digit(ink=0, paper=255))
-    light_on_dark = predict.preprocess(draw_digit(ink=255, paper=0))
+    dark_on_light = pictures.preprocess(draw_digit(ink=0, paper=255))
+    light_on_dark = pictures.preprocess(draw_digit(ink=255, paper=0))
     np.testing.assert_allclose(dark_on_light, light_on_dark, atol=2)
 
 
 def test_forced_polarity_overrides_the_guess():
     img = draw_digit(ink=0, paper=255)
-    auto = predict.preprocess(img)
-    np.testing.assert_array_equal(predict.preprocess(img, invert="yes"), auto)
+    auto = pictures.preprocess(img)
+    np.testing.assert_array_equal(pictures.preprocess(img, invert="yes"), auto)
     try:  # told the white paper is the ink, it must not come back with the same digit
-        forced = predict.preprocess(img, invert="no")
-    except predict.UserError:
+        forced = pictures.preprocess(img, invert="no")
+    except UserError:
         forced = None
     assert forced is None or not np.allclose(forced, auto, atol=20)
 
@@ -102,7 +104,7 @@ def test_forced_polarity_overrides_the_guess():
 def test_grey_shaded_noisy_paper_gives_a_clean_digit():
     img = np.asarray(draw_digit(size=(300, 240), ink=90, paper=185, box=(100, 60, 90, 120)), dtype=np.float32)
     img = img * np.linspace(0.7, 1.0, 300)[None, :] + np.random.default_rng(0).normal(0, 6, (240, 300))
-    digit = predict.preprocess(Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)))
+    digit = pictures.preprocess(Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)))
     assert_mnist_like(digit)
     assert (digit > 50).mean() < 0.25, "shading and noise must not become ink"
 
@@ -111,9 +113,9 @@ def test_steep_shading_neither_flips_the_polarity_nor_becomes_ink():
     clean = np.asarray(draw_digit(size=(300, 400), ink=150, paper=210, box=(180, 120, 30, 40)), dtype=np.float32)
     # The light falls off by 90 levels down the page: the paper at the bottom is darker than the ink.
     shaded = clean - np.linspace(0, 90, 400)[:, None] + np.random.default_rng(0).normal(0, 2, clean.shape)
-    shaded = predict.preprocess(Image.fromarray(np.clip(shaded, 0, 255).astype(np.uint8)))
+    shaded = pictures.preprocess(Image.fromarray(np.clip(shaded, 0, 255).astype(np.uint8)))
     assert_mnist_like(shaded)
-    clean = predict.preprocess(Image.fromarray(clean.astype(np.uint8)))
+    clean = pictures.preprocess(Image.fromarray(clean.astype(np.uint8)))
     assert ink_bbox(shaded) == ink_bbox(clean)
     assert placed_apart(shaded, clean) < 2
 
@@ -126,8 +128,8 @@ def test_the_sharp_edge_of_a_shadow_across_the_page_is_not_taken_for_ink():
         Image.fromarray(np.where(xs > 250 - 0.3 * ys, 255, 140).astype(np.uint8)).filter(ImageFilter.GaussianBlur(2))
     )
     photo = clean * shade / 255 + np.random.default_rng(0).normal(0, 3, clean.shape)
-    shaded = predict.preprocess(Image.fromarray(np.clip(photo, 0, 255).astype(np.uint8)))
-    clean = predict.preprocess(Image.fromarray(clean.astype(np.uint8)))
+    shaded = pictures.preprocess(Image.fromarray(np.clip(photo, 0, 255).astype(np.uint8)))
+    clean = pictures.preprocess(Image.fromarray(clean.astype(np.uint8)))
     assert_mnist_like(shaded)
     assert ink_bbox(shaded) == pytest.approx(ink_bbox(clean), abs=1)
     assert placed_apart(shaded, clean) < 6
@@ -140,7 +142,7 @@ def test_specks_and_marks_away_from_the_digit_do_not_stretch_its_box():
     for x, y in [(20, 30), (450, 60), (60, 350), (470, 380), (330, 200)]:  # dust, a pencil dot
         draw.ellipse([x, y, x + 6, y + 6], fill=30)
     draw.line([(30, 200), (80, 215)], fill=60, width=3)  # a stray mark
-    dusty, clean = predict.preprocess(dusty), predict.preprocess(clean)
+    dusty, clean = pictures.preprocess(dusty), pictures.preprocess(clean)
     assert ink_bbox(dusty) == ink_bbox(clean)
     assert np.abs(dusty - clean).mean() < 1
 
@@ -150,12 +152,12 @@ def test_a_digit_drawn_in_separate_pieces_keeps_every_piece():
     ImageDraw.Draw(whole).line([(90, 60), (210, 60), (130, 250)], fill=0, width=14)
     broken = whole.copy()
     ImageDraw.Draw(broken).rectangle([150, 40, 175, 80], fill=255)  # the pen skipped in the bar
-    assert ink_bbox(predict.preprocess(broken)) == pytest.approx(ink_bbox(predict.preprocess(whole)), abs=1)
+    assert ink_bbox(pictures.preprocess(broken)) == pytest.approx(ink_bbox(pictures.preprocess(whole)), abs=1)
 
 
 def test_small_digit_in_a_corner_is_found_scaled_and_centred():
     img = draw_digit(size=(800, 600), box=(20, 500, 45, 60))  # 60 px tall, bottom-left of a photo
-    digit = predict.preprocess(img)
+    digit = pictures.preprocess(img)
     assert_mnist_like(digit)
     assert max(ink_bbox(digit)) >= 18, "scaled up to fill MNIST's 20x20 box"
 
@@ -165,7 +167,7 @@ def test_lines_of_ruled_paper_are_not_taken_for_the_digit():
     lined = digit.copy()
     for y in range(20, 300, 40):  # dark lines across, slightly tilted as photographed, crossing the digit
         ImageDraw.Draw(lined).line([(0, y), (400, y + 3)], fill=120, width=2)
-    clean, lined = predict.preprocess(digit), predict.preprocess(lined)
+    clean, lined = pictures.preprocess(digit), pictures.preprocess(lined)
     assert_mnist_like(lined)
     assert ink_bbox(lined) == pytest.approx(ink_bbox(clean), abs=2), "the digit's own box, not the lines'"
     assert (lined > 50).sum() > 0.8 * (clean > 50).sum(), "the strokes crossing the lines stay"
@@ -179,7 +181,7 @@ def test_squared_paper_leaves_neither_its_crossings_nor_gaps_in_the_digit():
         draw.line([(k, 0), (k + 4, 300)], fill=150, width=2)
         draw.line([(0, k), (400, k + 4)], fill=150, width=2)
     squared = Image.fromarray(np.minimum(np.asarray(squared), np.asarray(digit)))
-    clean, squared = predict.preprocess(digit), predict.preprocess(squared)
+    clean, squared = pictures.preprocess(digit), pictures.preprocess(squared)
     assert_mnist_like(squared)
     assert ink_bbox(squared) == pytest.approx(ink_bbox(clean), abs=1)
     assert np.abs(squared - clean).mean() < 15
@@ -189,16 +191,16 @@ def test_a_dark_table_beside_the_page_is_not_taken_for_the_digit():
     digit = draw_digit(size=(400, 300), box=(140, 60, 120, 180))
     photo = np.asarray(digit).copy()
     photo[:, :70] = 40  # the table the page lies on, along the picture's left edge
-    assert np.abs(predict.preprocess(Image.fromarray(photo)) - predict.preprocess(digit)).mean() < 6
+    assert np.abs(pictures.preprocess(Image.fromarray(photo)) - pictures.preprocess(digit)).mean() < 6
 
 
 def test_a_sheet_photographed_on_a_desk_is_read_as_the_page():
     page = draw_digit(size=(300, 240), ink=30, paper=230, box=(110, 60, 80, 120)).rotate(3, fillcolor=230)
     photo = Image.new("L", (440, 360), 70)  # the desk, all round the slightly tilted sheet
     photo.paste(page, (60, 50))
-    digit = predict.preprocess(photo)
+    digit = pictures.preprocess(photo)
     assert_mnist_like(digit)
-    assert np.abs(digit - predict.preprocess(page)).mean() < 2
+    assert np.abs(digit - pictures.preprocess(page)).mean() < 2
 
 
 def test_a_marker_one_filling_the_middle_is_not_taken_for_a_sheet():
@@ -224,26 +226,26 @@ def test_aspect_ratio_is_kept_so_a_one_stays_thin():
 
 def stroke_width_of(digit: np.ndarray) -> float:
     big = np.kron(digit[..., 0] > 127, np.ones((4, 4), bool))  # measured as normalize_strokes does, at 4x
-    return predict.stroke_width(np.pad(big, 1)) / 4
+    return pictures.stroke_width(np.pad(big, 1)) / 4
 
 
 def test_a_marker_thick_digit_is_slimmed_by_about_a_pixel_not_eroded(monkeypatch):
     img = Image.new("L", (200, 200), 255)
     ImageDraw.Draw(img).line([(50, 40), (150, 40), (80, 170)], fill=0, width=40)
-    slimmed = stroke_width_of(predict.preprocess(img))
-    monkeypatch.setattr(predict, "normalize_strokes", lambda digit, scale: digit)
-    as_drawn = stroke_width_of(predict.preprocess(img))
-    assert as_drawn > predict.STROKE_WIDTH_RANGE[1]  # a marker, by MNIST's measure
-    assert 0.5 <= as_drawn - slimmed <= predict.MAX_THINNING + 0.5, (as_drawn, slimmed)
+    slimmed = stroke_width_of(pictures.preprocess(img))
+    monkeypatch.setattr(pictures, "normalize_strokes", lambda digit, scale: digit)
+    as_drawn = stroke_width_of(pictures.preprocess(img))
+    assert as_drawn > pictures.STROKE_WIDTH_RANGE[1]  # a marker, by MNIST's measure
+    assert 0.5 <= as_drawn - slimmed <= pictures.MAX_THINNING + 0.5, (as_drawn, slimmed)
 
 
 def test_a_fine_pen_digit_is_thickened_to_mnist_strokes(monkeypatch):
     img = Image.new("L", (300, 300), 255)
     ImageDraw.Draw(img).line([(80, 60), (220, 60), (120, 250)], fill=0, width=3)
-    thickened = stroke_width_of(predict.preprocess(img))
-    monkeypatch.setattr(predict, "normalize_strokes", lambda digit, scale: digit)
-    assert stroke_width_of(predict.preprocess(img)) < predict.STROKE_WIDTH_RANGE[0]
-    assert predict.STROKE_WIDTH_RANGE[0] <= thickened <= predict.STROKE_WIDTH_RANGE[1]
+    thickened = stroke_width_of(pictures.preprocess(img))
+    monkeypatch.setattr(pictures, "normalize_strokes", lambda digit, scale: digit)
+    assert stroke_width_of(pictures.preprocess(img)) < pictures.STROKE_WIDTH_RANGE[0]
+    assert pictures.STROKE_WIDTH_RANGE[0] <= thickened <= pictures.STROKE_WIDTH_RANGE[1]
 
 
 def test_a_stroke_fainter_in_places_comes_out_as_bright_as_the_rest():
@@ -251,7 +253,7 @@ def test_a_stroke_fainter_in_places_comes_out_as_bright_as_the_rest():
     draw = ImageDraw.Draw(img)
     draw.line([(50, 10), (50, 80)], fill=170, width=3)  # a pencil pressed lightly at the top...
     draw.line([(50, 80), (50, 150)], fill=20, width=3)  # ...and hard at the bottom
-    digit = predict.preprocess(img)[..., 0]
+    digit = pictures.preprocess(img)[..., 0]
     rows = np.nonzero(digit.max(axis=1) > 50)[0]
     top, bottom = digit[rows[0] : rows[0] + 6].max(), digit[rows[-1] - 5 : rows[-1] + 1].max()
     assert top > 0.8 * bottom and bottom > 200
@@ -260,40 +262,40 @@ def test_a_stroke_fainter_in_places_comes_out_as_bright_as_the_rest():
 @pytest.mark.parametrize("sigma", [1, 6, 12])
 def test_blank_page_is_no_digit_not_a_guess(sigma):
     page = np.random.default_rng(sigma).normal(200, sigma, (300, 400)) * np.linspace(0.75, 1.0, 400)
-    with pytest.raises(predict.UserError, match="no digit found"):
-        predict.preprocess(Image.fromarray(np.clip(page, 0, 255).astype(np.uint8)))
+    with pytest.raises(UserError, match="no digit found"):
+        pictures.preprocess(Image.fromarray(np.clip(page, 0, 255).astype(np.uint8)))
 
 
 def test_one_pixel_image_is_no_digit():
-    with pytest.raises(predict.UserError, match="no digit found"):
-        predict.preprocess(Image.new("L", (1, 1), 0))
+    with pytest.raises(UserError, match="no digit found"):
+        pictures.preprocess(Image.new("L", (1, 1), 0))
 
 
 def test_digit_drawn_on_a_transparent_canvas_is_composited_onto_white():
     canvas = Image.new("RGBA", (100, 100), (0, 0, 0, 0))  # transparent *black*: naive conversion sees all black
     ImageDraw.Draw(canvas).line([(50, 10), (50, 90)], fill=(0, 0, 0, 255), width=12)
-    digit = predict.preprocess(canvas)
+    digit = pictures.preprocess(canvas)
     assert_mnist_like(digit)
 
 
 @pytest.mark.parametrize("mode", ["L", "LA", "RGB", "RGBA", "P", "1", "CMYK", "I", "F"])
 def test_every_common_pillow_mode_gives_an_mnist_shaped_digit(mode):
     img = draw_digit(mode="RGB", ink=(0, 0, 0), paper=(255, 255, 255)).convert(mode)
-    assert_mnist_like(predict.preprocess(img))
+    assert_mnist_like(pictures.preprocess(img))
 
 
 def test_sixteen_bit_gray_is_scaled_not_clipped():
     eight_bit = np.asarray(draw_digit(), dtype=np.uint16)
     img = Image.fromarray(eight_bit * 257)  # the same picture over 0..65535
     assert img.mode.startswith("I;16")
-    np.testing.assert_allclose(predict.preprocess(img), predict.preprocess(draw_digit()), atol=2)
+    np.testing.assert_allclose(pictures.preprocess(img), pictures.preprocess(draw_digit()), atol=2)
 
 
 @pytest.mark.parametrize("fmt", ["PNG", "JPEG", "BMP", "GIF", "WEBP", "TIFF"])
 def test_every_common_file_format_is_read(tmp_path, fmt):
     path = tmp_path / f"digit.{fmt.lower()}"
     draw_digit(mode="RGB", ink=(20, 20, 20), paper=(240, 240, 240)).save(path, fmt)
-    assert_mnist_like(predict.preprocess(predict.load_image(path)))
+    assert_mnist_like(pictures.preprocess(pictures.load_image(path)))
 
 
 def test_exif_orientation_is_applied(tmp_path):
@@ -301,22 +303,22 @@ def test_exif_orientation_is_applied(tmp_path):
     exif = Image.Exif()
     exif[0x0112] = 6  # "rotate 90 clockwise to view": the camera stored the picture on its side
     upright.rotate(90, expand=True).save(tmp_path / "phone.jpg", exif=exif, quality=95)
-    loaded = predict.load_image(tmp_path / "phone.jpg")
+    loaded = pictures.load_image(tmp_path / "phone.jpg")
     assert loaded.size == upright.size
-    np.testing.assert_allclose(predict.preprocess(loaded), predict.preprocess(upright), atol=40)
+    np.testing.assert_allclose(pictures.preprocess(loaded), pictures.preprocess(upright), atol=40)
 
 
 def test_animated_gif_is_read_from_its_first_frame(tmp_path):
     seven, blank = draw_digit(), Image.new("L", (120, 160), 255)
     seven.save(tmp_path / "anim.gif", save_all=True, append_images=[blank], duration=100, loop=0)
-    assert_mnist_like(predict.preprocess(predict.load_image(tmp_path / "anim.gif")))
+    assert_mnist_like(pictures.preprocess(pictures.load_image(tmp_path / "anim.gif")))
 
 
 def test_enormous_photo_is_downscaled_not_refused(tmp_path):
     draw_digit(size=(6000, 4500), box=(2000, 1000, 1500, 2000)).save(tmp_path / "big.jpg", quality=80)
-    img = predict.load_image(tmp_path / "big.jpg")
-    assert max(img.size) <= predict.WORKING_SIZE
-    assert_mnist_like(predict.preprocess(img))
+    img = pictures.load_image(tmp_path / "big.jpg")
+    assert max(img.size) <= pictures.WORKING_SIZE
+    assert_mnist_like(pictures.preprocess(img))
 
 
 def test_pictures_between_pillows_limit_and_twice_it_are_read_without_warnings(
@@ -352,8 +354,8 @@ BAD_IMAGES = [
 
 @pytest.mark.parametrize(("name", "make", "message"), BAD_IMAGES, ids=[b[0] for b in BAD_IMAGES])
 def test_unreadable_images_raise_one_clear_error_naming_the_file(tmp_path, name, make, message):
-    with pytest.raises(predict.UserError, match=message) as error:
-        predict.load_image(make(tmp_path))
+    with pytest.raises(UserError, match=message) as error:
+        pictures.load_image(make(tmp_path))
     assert name in str(error.value)
 
 
@@ -362,7 +364,7 @@ def test_directories_expand_to_their_images_and_empty_ones_are_reported(tmp_path
     (tmp_path / "empty").mkdir()
     for name in ("b.png", "a.JPG", "notes.txt"):
         (tmp_path / "digits" / name).write_bytes(b"")
-    files, errors = predict.find_images([tmp_path / "digits", tmp_path / "empty", tmp_path / "gone.png"])
+    files, errors = batches.find_images([tmp_path / "digits", tmp_path / "empty", tmp_path / "gone.png"])
     assert [f.name for f in files] == ["a.JPG", "b.png"]
     assert [path.name for path, _ in errors] == ["empty", "gone.png"]
     assert [m.split(": ", 1)[1].split(" (")[0] for _, m in errors] == ["directory holds no image files", "no such file"]
@@ -414,26 +416,26 @@ def write_unusable_weights(path: Path, kind: str, good: Path) -> None:
 def test_unusable_weights_are_refused_saying_what_is_wrong(tmp_path, untrained_weights, kind, problem):
     path = tmp_path / "model.weights.h5"
     write_unusable_weights(path, kind, untrained_weights)
-    with pytest.raises(predict.UserError) as error:
-        predict.load_model(path)
+    with pytest.raises(UserError) as error:
+        network.load_model(path)
     assert str(error.value).startswith(f"{path}: {problem}")
     assert "python3 model.py" in str(error.value)
 
 
 def test_many_files_decoded_in_worker_processes_match_one_by_one_in_order(tmp_path, monkeypatch):
-    for i in range(predict.MANY_FILES + 3):
+    for i in range(batches.MANY_FILES + 3):
         draw_digit(size=(60 + i, 90)).save(tmp_path / f"{i:02d}.png")
     (tmp_path / "05.png").write_text("not an image")
     files = sorted(tmp_path.iterdir())
-    monkeypatch.setattr(predict, "CHUNK", 8)  # more chunks than are ever in flight at once
-    chunks = list(predict.prepared_chunks(files, "auto", keep_pictures=False))
+    monkeypatch.setattr(batches, "CHUNK", 8)  # more chunks than are ever in flight at once
+    chunks = list(batches.prepared_chunks(files, "auto", keep_pictures=False))
     assert [len(chunk) for chunk in chunks] == [8, 8, 8, 8, len(files) - 32]
     results = [item for chunk in chunks for item in chunk]
     assert [path for path, _, _ in results] == files
     for path, digit, _ in results:
-        expected = predict.attempt(path, "auto", False)[1]
+        expected = batches.attempt(path, "auto", False)[1]
         if path.name == "05.png":
-            assert isinstance(digit, predict.UserError) and str(digit) == str(expected)
+            assert isinstance(digit, UserError) and str(digit) == str(expected)
         else:
             np.testing.assert_array_equal(digit, expected)
 

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from conftest import ROOT, assert_one_line_error, run_script
 
-import model
+from mnist_cnn import network, recipe, resume, training
+from mnist_cnn.errors import UserError
 
 
 def start_training(cwd: Path, *args: str) -> subprocess.Popen:
@@ -27,7 +28,7 @@ def start_training(cwd: Path, *args: str) -> subprocess.Popen:
 def wait_for_epochs(run: subprocess.Popen, history: Path, epochs: int, timeout: float = 120) -> None:
     """Wait until `run` has logged `epochs` finished epochs."""
     deadline = time.monotonic() + timeout
-    while len(model.read_history(history).get("loss", [])) < epochs:
+    while len(resume.read_history(history).get("loss", [])) < epochs:
         assert run.poll() is None, run.communicate()
         assert time.monotonic() < deadline, "training did not get that far in time"
         time.sleep(0.05)
@@ -47,7 +48,7 @@ def test_killed_run_resumes_from_its_last_finished_epoch_and_ends_complete(small
     assert second.stdout.count("Epoch ") == 4 - resumed_at + 1
     assert "of 4 (validation accuracy" in second.stdout  # the history spans all 4 epochs
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.weights.h5", "results.png"]  # state removed
-    model.build_model().load_weights(tmp_path / "model.weights.h5")
+    network.build_model().load_weights(tmp_path / "model.weights.h5")
 
 
 def test_ctrl_c_stops_in_one_line_and_keeps_what_resuming_needs(small_mnist_path, tmp_path):
@@ -64,14 +65,14 @@ def test_ctrl_c_stops_in_one_line_and_keeps_what_resuming_needs(small_mnist_path
 def test_unreadable_backup_is_one_line_that_points_to_fresh(small_mnist_path, tmp_path):
     settings = {
         "epochs": 3,
-        "batch_size": model.BATCH_SIZE,
-        "learning_rate": model.LEARNING_RATE,
+        "batch_size": recipe.DEFAULT.batch_size,
+        "learning_rate": recipe.DEFAULT.learning_rate,
         "plain": False,
         "data": str(small_mnist_path),
     }
     state = tmp_path / "model.resume"
     state.mkdir()
-    model.start_or_resume(state, settings, 1, fresh=False)
+    resume.start_or_resume(state, settings, 1, fresh=False)
     (state / "history.csv").write_text("epoch,loss,val_accuracy\n0,1.5,0.5\n")
     (state / "backup").mkdir()
     (state / "backup" / "latest.weights.h5").write_bytes(b"half a backup, as a power cut leaves it")
@@ -82,18 +83,18 @@ def test_unreadable_backup_is_one_line_that_points_to_fresh(small_mnist_path, tm
 
 def test_second_run_into_the_same_weights_is_refused_and_touches_nothing(small_mnist_path, tmp_path):
     state = tmp_path / "model.resume"
-    with model.exclusive_state(state):  # a run in progress, as another process
+    with resume.exclusive_state(state):  # a run in progress, as another process
         (state / "history.csv").write_text("epoch,loss\n0,1.5\n")
         result = run_script("model.py", "--data", str(small_mnist_path), "--no-show", cwd=tmp_path)
         assert_one_line_error(result, "another model.py run is training into model.resume/")
         assert sorted(p.name for p in state.iterdir()) == ["history.csv", "lock"]
         assert (state / "history.csv").read_text() == "epoch,loss\n0,1.5\n"
-    with model.exclusive_state(state):  # released with its holder
+    with resume.exclusive_state(state):  # released with its holder
         pass
 
 
 def test_run_with_other_weights_trains_beside_a_running_one(small_mnist_path, tmp_path):
-    with model.exclusive_state(tmp_path / "model.resume"):
+    with resume.exclusive_state(tmp_path / "model.resume"):
         result = run_script(
             "model.py",
             *("--data", str(small_mnist_path), "--epochs", "1", "--no-show", "--weights", "other.weights.h5"),
@@ -106,8 +107,10 @@ def test_run_with_other_weights_trains_beside_a_running_one(small_mnist_path, tm
 def tiny_training(state: Path, epochs: int, callbacks=()) -> tuple[keras.Model, dict]:
     rng = np.random.default_rng(0)
     x, y = rng.integers(0, 256, (256, 28, 28, 1), dtype=np.uint8), rng.integers(0, 10, 256)
-    net = model.build_model()
-    history = model.train(net, (x[:192], y[:192]), (x[192:], y[192:]), epochs, 64, 1e-3, state, False, list(callbacks))
+    net = network.build_model()
+    history = training.train(
+        net, (x[:192], y[:192]), (x[192:], y[192:]), recipe.Recipe(epochs, 64, 1e-3), state, list(callbacks)
+    )
     return net, history
 
 
@@ -136,8 +139,8 @@ def test_resumed_training_continues_the_optimizer_and_returns_every_epoch(tmp_pa
 def test_history_counts_an_epoch_logged_twice_once_with_its_last_values(tmp_path):
     path = tmp_path / "history.csv"
     path.write_text("epoch,loss,val_accuracy\n0,2.0,0.5\n1,1.0,0.7\n1,0.9,0.8\n2,0.5,0.9\n")
-    assert model.read_history(path) == {"loss": [2.0, 0.9, 0.5], "val_accuracy": [0.5, 0.8, 0.9]}
-    assert model.read_history(tmp_path / "absent.csv") == {}
+    assert resume.read_history(path) == {"loss": [2.0, 0.9, 0.5], "val_accuracy": [0.5, 0.8, 0.9]}
+    assert resume.read_history(tmp_path / "absent.csv") == {}
 
 
 SETTINGS = {"epochs": 13, "batch_size": 256, "learning_rate": 0.003, "plain": False, "data": "/d/mnist.npz"}
@@ -146,31 +149,31 @@ SETTINGS = {"epochs": 13, "batch_size": 256, "learning_rate": 0.003, "plain": Fa
 def interrupted_state(tmp_path: Path, seed: int = 7) -> Path:
     state = tmp_path / "model.resume"
     state.mkdir()
-    assert model.start_or_resume(state, SETTINGS, seed, fresh=False) == seed
+    assert resume.start_or_resume(state, SETTINGS, seed, fresh=False) == seed
     (state / "history.csv").write_text("epoch,loss\n0,1.5\n")
     return state
 
 
 def test_resume_keeps_the_interrupted_runs_seed(tmp_path):
     state = interrupted_state(tmp_path, seed=7)
-    assert model.start_or_resume(state, SETTINGS, None, fresh=False) == 7
+    assert resume.start_or_resume(state, SETTINGS, None, fresh=False) == 7
     assert (state / "history.csv").exists()
 
 
 @pytest.mark.parametrize(("change", "named"), [({"epochs": 20}, "epochs 13"), ({"plain": True}, "plain False")])
 def test_resume_with_other_settings_is_refused_naming_them(tmp_path, change, named):
     state = interrupted_state(tmp_path)
-    with pytest.raises(model.UserError, match=f"other settings \\({named}\\).*--fresh"):
-        model.start_or_resume(state, {**SETTINGS, **change}, None, fresh=False)
+    with pytest.raises(UserError, match=f"other settings \\({named}\\).*--fresh"):
+        resume.start_or_resume(state, {**SETTINGS, **change}, None, fresh=False)
     assert (state / "history.csv").exists()  # the interrupted run is still there to finish
 
 
 def test_resume_with_another_seed_is_refused(tmp_path):
-    with pytest.raises(model.UserError, match="seed 7"):
-        model.start_or_resume(interrupted_state(tmp_path, seed=7), SETTINGS, 8, fresh=False)
+    with pytest.raises(UserError, match="seed 7"):
+        resume.start_or_resume(interrupted_state(tmp_path, seed=7), SETTINGS, 8, fresh=False)
 
 
 def test_fresh_discards_an_interrupted_run(tmp_path):
     state = interrupted_state(tmp_path, seed=7)
-    assert model.start_or_resume(state, {**SETTINGS, "epochs": 20}, 8, fresh=True) == 8
+    assert resume.start_or_resume(state, {**SETTINGS, "epochs": 20}, 8, fresh=True) == 8
     assert sorted(p.name for p in state.iterdir()) == ["run.json"]

@@ -5,8 +5,8 @@ import re
 import numpy as np
 from PIL import Image
 
-import model
 import predict
+from mnist_cnn import network
 
 
 def test_one_epoch_on_real_digits_saves_weights_and_plot(trained_run):
@@ -22,7 +22,7 @@ def test_one_epoch_on_real_digits_saves_weights_and_plot(trained_run):
 def test_one_epoch_on_real_digits_beats_a_real_accuracy_floor(trained_run, mnist):
     workdir, result = trained_run
     reported = float(re.search(r"test accuracy: ([0-9.]+)", result.stdout).group(1))
-    net = model.build_model()
+    net = network.build_model()
     net.load_weights(workdir / "model.weights.h5")
     # Test images 1000..2999 were never seen by that run, not even as its test set.
     held_out = mnist["x_test"][1000:3000, ..., None], mnist["y_test"][1000:3000]

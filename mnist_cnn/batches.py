@@ -1,0 +1,98 @@
+"""Many picture files turned into network inputs chunk by chunk, by worker processes when there are many.
+
+Each file gives (path, digit, picture) or (path, UserError, None): one unreadable file never
+stops the others. No TensorFlow here: predict.py loads the network while the workers decode.
+"""
+
+import multiprocessing
+import os
+import warnings
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from mnist_cnn.errors import UserError
+from mnist_cnn.pictures import load_image, preprocess
+
+CHUNK = 256  # images decoded and predicted together: bounds memory however many are given
+MANY_FILES = 32  # from this many files on, worker processes decode them
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+
+
+def find_images(paths: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """The image files among `paths`, directories expanded (sorted, not recursive); and
+    (path, message) for each path that gives none."""
+    files, errors = [], []
+    for path in paths:
+        if path.is_dir():
+            inside = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+            if not inside:
+                errors.append((path, f"{path}: directory holds no image files ({', '.join(sorted(IMAGE_SUFFIXES))})"))
+            files += inside
+        elif path.exists():
+            files.append(path)
+        else:
+            errors.append((path, f"{path}: no such file"))
+    return files, errors
+
+
+def prepare(path: Path, invert: str, keep_picture: bool) -> tuple[np.ndarray, Image.Image | None]:
+    """The network's input for one file and, when asked, a small copy of the picture to show."""
+    img = load_image(path)
+    try:
+        digit = preprocess(img, invert)
+    except UserError as e:
+        raise UserError(f"{path}: {e}") from None
+    if not keep_picture:
+        return digit, None
+    img.thumbnail((320, 320))
+    return digit, img.convert("RGBA" if img.has_transparency_data else "RGB")
+
+
+def attempt(path: Path, invert: str, keep_picture: bool) -> tuple:
+    """(path, digit, picture) for one file, or (path, UserError, None) if it cannot be read."""
+    try:
+        return (path, *prepare(path, invert, keep_picture))
+    except UserError as e:
+        return path, e, None
+
+
+def quiet_pillow() -> None:
+    """Pillow warns about pictures it could still decode (photos between its pixel limit and twice
+    it, a short TIFF strip, odd EXIF): the picture is what counts, and each warning is two lines."""
+    warnings.filterwarnings("ignore", module="PIL")
+
+
+def decoded_in_workers(count: int) -> bool:
+    """Whether prepared_chunks() hands `count` files to worker processes."""
+    return count >= MANY_FILES and (os.cpu_count() or 1) >= 2
+
+
+def prepared_chunks(files: list[Path], invert: str, keep_pictures: bool) -> Iterator[list[tuple]]:
+    """attempt() for every file, CHUNK at a time.
+
+    Many files are decoded in two worker processes, which use both cores while this one imports
+    TensorFlow and runs the network (threads would share one interpreter lock); at most four
+    chunks (two with pictures) are ever in flight, so memory stays bounded. A few files are not
+    worth starting them.
+    """
+    chunks = [files[start : start + CHUNK] for start in range(0, len(files), CHUNK)]
+    work = partial(attempt, invert=invert, keep_picture=keep_pictures)
+    if not decoded_in_workers(len(files)):
+        yield from ([work(path) for path in chunk] for chunk in chunks)
+        return
+    # spawn, not fork: this process may already run TensorFlow's threads, which a fork would break.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=2, mp_context=context, initializer=quiet_pillow) as pool:
+        in_flight: deque = deque()
+        for chunk in chunks:
+            in_flight.append(pool.map(work, chunk, chunksize=8))
+            if len(in_flight) == (2 if keep_pictures else 4):  # digits are 3 KB, pictures to show 300
+                yield list(in_flight.popleft())
+        while in_flight:
+            yield list(in_flight.popleft())

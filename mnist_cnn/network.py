@@ -1,0 +1,66 @@
+"""The network, the one definition training and prediction share, and its weights saved and loaded.
+
+    Lambda(x / 255) -> Conv2D(64, 3x3) -> MaxPooling2D -> Flatten -> Dense(128) -> Dense(10)
+
+1,386,506 parameters, no Dropout. It reads raw 0..255 pixels and normalizes them itself, so
+predict.py feeds it the same pixels it would see in MNIST.
+"""
+
+from pathlib import Path
+
+from mnist_cnn.backend import keras
+from mnist_cnn.errors import UserError
+from mnist_cnn.mnist import IMAGE_SHAPE, NUM_CLASSES
+from mnist_cnn.storage import atomic_path
+
+
+def normalize(x):
+    """Raw 0..255 pixels to 0..1, inside the network so every caller feeds raw pixels."""
+    return x / 255.0
+
+
+def build_model() -> keras.Model:
+    """The network shared by training and prediction; outputs softmax probabilities."""
+    return keras.Sequential(
+        [
+            keras.Input(shape=IMAGE_SHAPE),
+            keras.layers.Lambda(normalize, name="normalize"),
+            keras.layers.Conv2D(64, (3, 3), activation="relu"),
+            keras.layers.MaxPooling2D((2, 2)),
+            keras.layers.Flatten(),
+            keras.layers.Dense(128, activation="relu"),
+            keras.layers.Dense(NUM_CLASSES, activation="softmax"),
+        ],
+        name="mnist_cnn",
+    )
+
+
+def save_weights(model: keras.Model, path: Path) -> None:
+    """Save the weights whole or not at all (see storage.atomic_path)."""
+    with atomic_path(path) as tmp:
+        model.save_weights(tmp)
+
+
+def load_model(weights: Path) -> keras.Model:
+    """The network with the given weights; a UserError saying what is wrong when they do not fit."""
+    model = build_model()
+    try:
+        model.load_weights(weights)
+    except Exception as e:  # h5py's OSError for a broken or foreign file, Keras' ValueError for another network
+        raise UserError(
+            f"{weights}: {weights_problem(weights, e)}; train new ones with python3 model.py "
+            "or pass --weights of a finished run"
+        ) from None
+    return model
+
+
+def weights_problem(weights: Path, error: Exception) -> str:
+    """What is wrong with a weights file that would not load, in words."""
+    size = weights.stat().st_size
+    if size == 0:
+        return "the file is empty"
+    if "truncated file" in str(error):  # h5py's words for an HDF5 file shorter than it says it is
+        return f"the file is cut short ({size:,} bytes), as an interrupted copy leaves it"
+    if isinstance(error, OSError):
+        return "not a Keras weights file (HDF5)"
+    return "these are the weights of another network, not model.py's"
