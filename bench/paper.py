@@ -10,9 +10,7 @@ shading from one side to the other. predict.py reads
 every picture in one call; the script prints how many of each kind it read right.
 """
 
-import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -20,9 +18,8 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+from common import ROOT, bench_parser, mnist_test, parse_data
 from PIL import Image
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def on_paper(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -48,16 +45,11 @@ def stationery(page: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarr
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", default=os.environ.get("MNIST_NPZ"), help="MNIST .npz (default: $MNIST_NPZ)")
-    parser.add_argument("--weights", default="model.weights.h5", help="weights to read with")
-    parser.add_argument("--count", type=int, default=12, help="MNIST test digits per kind of paper")
-    parser.add_argument("--seed", type=int, default=5)
-    args = parser.parse_args()
-    if not args.data:
-        parser.error("give the MNIST .npz with --data or MNIST_NPZ")
-    with np.load(args.data) as mnist:
-        x_test, y_test = mnist["x_test"], mnist["y_test"]
+    parser = bench_parser(__doc__)
+    parser.add_argument("--count", type=int, default=12, help="MNIST test digits per kind of paper (default: 12)")
+    parser.add_argument("--seed", type=int, default=5, help="the set's seed (default: 5)")
+    args = parse_data(parser)
+    x_test, y_test = mnist_test(args.data)
     rng = np.random.default_rng(args.seed)
     with tempfile.TemporaryDirectory() as tmp:
         paths = []
@@ -66,7 +58,7 @@ def main() -> None:
                 path = Path(tmp) / f"{n:03d}_{kind}_{y_test[i]}.png"
                 Image.fromarray(picture.clip(0, 255).astype(np.uint8)).save(path)
                 paths.append(path)
-        command = [sys.executable, str(ROOT / "predict.py"), "--json", "--weights", args.weights, *map(str, paths)]
+        command = [sys.executable, str(ROOT / "predict.py"), "--json", "--weights", str(args.weights), *map(str, paths)]
         out = subprocess.run(command, capture_output=True, text=True).stdout
     right = defaultdict(list)
     for line in out.splitlines():

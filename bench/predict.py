@@ -8,7 +8,6 @@ hundred pixels, with the images per second that gives. Targets from the issue: o
 1.3x the import, 1,000 images within the one-image time + 4 s.
 """
 
-import argparse
 import statistics
 import subprocess
 import sys
@@ -17,9 +16,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+from common import ROOT, bench_parser
 from PIL import Image, ImageDraw
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def wall_time(command: list[str], repeats: int) -> float:
@@ -50,13 +48,12 @@ def write_pictures(folder: Path, count: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--weights", default=str(ROOT / "model.weights.h5"), help="weights from model.py")
+    parser = bench_parser(__doc__, data=False)
     parser.add_argument("--count", type=int, default=1000, help="pictures in the batch call (default: 1000)")
     parser.add_argument("--repeats", type=int, default=3, help="runs of each command (default: 3)")
     args = parser.parse_args()
 
-    predict = [sys.executable, str(ROOT / "predict.py"), "--weights", args.weights]
+    predict = [sys.executable, str(ROOT / "predict.py"), "--weights", str(args.weights)]
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "pictures"
         folder.mkdir()

@@ -11,21 +11,18 @@ and preprocessing, and through the naive approach the first predict.py used; it 
 accuracies beside the network's accuracy on the same digits as plain 28x28 MNIST images.
 """
 
-import argparse
 import io
-import os
-import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
+from common import bench_parser, mnist_test, parse_data
 from PIL import Image, ImageFilter
 from scipy import ndimage
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-import predict  # noqa: E402  (from the checkout, above)
+from mnist_cnn.errors import UserError
+from mnist_cnn.network import load_model
+from mnist_cnn.pictures import load_image, preprocess, to_grayscale
 
 FORMATS = ("PNG", "JPEG", "BMP", "RGBA")
 
@@ -110,7 +107,7 @@ def encode(img: Image.Image, fmt: str, rng: np.random.Generator) -> bytes:
 
 def naive_preprocess(img: Image.Image) -> np.ndarray:
     """What the first predict.py did: gray, invert if the border is light, squash to 28x28."""
-    gray = predict.to_grayscale(img)
+    gray = to_grayscale(img)
     border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
     if np.median(border) > 127:
         gray = 255.0 - gray
@@ -119,18 +116,12 @@ def naive_preprocess(img: Image.Image) -> np.ndarray:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", default=os.environ.get("MNIST_NPZ"), help="MNIST .npz (default: $MNIST_NPZ)")
-    parser.add_argument("--weights", type=Path, default=ROOT / "model.weights.h5", help="weights from model.py")
+    parser = bench_parser(__doc__)
     parser.add_argument("--count", type=int, default=1000, help="pictures to draw (default: 1000)")
     parser.add_argument("--seed", type=int, default=0, help="the set's seed (default: 0)")
     parser.add_argument("--keep", type=Path, metavar="DIR", help="also save the pictures there, named by label")
-    args = parser.parse_args()
-    if not args.data:
-        parser.error("give the MNIST .npz with --data or MNIST_NPZ")
-
-    with np.load(args.data) as mnist:
-        x_test, y_test = mnist["x_test"], mnist["y_test"]
+    args = parse_data(parser)
+    x_test, y_test = mnist_test(args.data)
     rng = np.random.default_rng(args.seed)
     indices = rng.choice(len(x_test), size=args.count, replace=False)
     digits, labels = x_test[indices], y_test[indices]
@@ -138,7 +129,7 @@ def main() -> None:
     # The same digits again, each with its strokes broken: reported apart, as no pen draws that.
     broken = draw_and_preprocess(digits, labels, np.random.default_rng(args.seed), None, "broken")
 
-    net = predict.load_model(args.weights)
+    net = load_model(args.weights)
 
     def accuracy(images) -> np.ndarray:
         return np.argmax(net.predict(np.stack(images), batch_size=256, verbose=0), axis=1) == labels
@@ -184,10 +175,10 @@ def draw_and_preprocess(digits: np.ndarray, labels: np.ndarray, rng, keep: Path 
 def preprocess_both_ways(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """The network's input for one picture file as predict.py makes it (all black where it finds
     no digit, which then counts as wrong) and as the naive approach does."""
-    loaded = predict.load_image(path)
+    loaded = load_image(path)
     try:
-        ours = predict.preprocess(loaded)
-    except predict.UserError:
+        ours = preprocess(loaded)
+    except UserError:
         ours = np.zeros((28, 28, 1), np.float32)
     return ours, naive_preprocess(loaded)
 

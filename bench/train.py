@@ -15,10 +15,9 @@ import, and a process of its own gives each its own peak memory):
 
 For each run it prints seconds per epoch, total seconds (process start to exit, as a user
 waits), test accuracy, peak RSS and GFLOP/s, and each recipe's time as a multiple of
-plain-stock's. It runs model.py's own functions and writes nothing into the checkout.
+plain-stock's. It runs the package's own functions (mnist_cnn) and writes nothing into the checkout.
 """
 
-import argparse
 import json
 import os
 import platform
@@ -26,9 +25,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from argparse import SUPPRESS
+from dataclasses import replace
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from common import bench_parser, parse_data
+
 RECIPES = {
     "plain-stock": {"plain": True, "stock_fit": True, "env": {"TF_ENABLE_ONEDNN_OPTS": "0"}},
     "plain-tfdata": {"plain": True, "stock_fit": False, "env": {"TF_ENABLE_ONEDNN_OPTS": "0"}},
@@ -51,12 +53,14 @@ def training_flops_per_image(net) -> float:
     return 3 * flops
 
 
-def worker(recipe: str, seed: int, epochs: int, data: str) -> None:
+def worker(name: str, seed: int, epochs: int, data: str) -> None:
     """One training run in this process; prints its figures as one JSON line."""
-    sys.path.insert(0, str(ROOT))
-    import model  # first: it sets TensorFlow's environment (oneDNN) before TensorFlow loads, as model.py does
-
-    keras = model.keras
+    # First: it sets TensorFlow's environment (oneDNN) before TensorFlow loads, as model.py does.
+    from mnist_cnn.backend import keras
+    from mnist_cnn.mnist import load_mnist, split_validation
+    from mnist_cnn.network import build_model
+    from mnist_cnn.recipe import DEFAULT, PLAIN
+    from mnist_cnn.training import train
 
     class EpochTimer(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
@@ -66,21 +70,20 @@ def worker(recipe: str, seed: int, epochs: int, data: str) -> None:
             seconds.append(time.perf_counter() - self.start)
 
     seconds: list[float] = []
-    plain = RECIPES[recipe]["plain"]
     keras.utils.set_random_seed(seed)
-    (x_train, y_train), (x_test, y_test) = model.load_mnist(data)
-    train_data, val_data = model.split_validation(x_train, y_train, model.VALIDATION_FRACTION)
-    net = model.build_model()
-    recipe_args = model.parse_args(["--plain"] if plain else [])  # model.py's own defaults for the recipe
-    if RECIPES[recipe]["stock_fit"]:  # Keras' own fit() on the arrays, not model.train's pipeline
+    (x_train, y_train), (x_test, y_test) = load_mnist(data)
+    train_data, val_data = split_validation(x_train, y_train)
+    net = build_model()
+    recipe = replace(PLAIN if RECIPES[name]["plain"] else DEFAULT, epochs=epochs)  # model.py's own recipes
+    if RECIPES[name]["stock_fit"]:  # Keras' own fit() on the arrays, not mnist_cnn.training's pipeline
         net.compile(
-            optimizer=keras.optimizers.Adam(recipe_args.learning_rate),
+            optimizer=keras.optimizers.Adam(recipe.learning_rate),
             loss="sparse_categorical_crossentropy",
             metrics=["accuracy"],
         )
         net.fit(
             *train_data,
-            batch_size=recipe_args.batch_size,
+            batch_size=recipe.batch_size,
             epochs=epochs,
             validation_data=val_data,
             callbacks=[EpochTimer()],
@@ -88,17 +91,7 @@ def worker(recipe: str, seed: int, epochs: int, data: str) -> None:
         )
     else:
         with tempfile.TemporaryDirectory() as state:  # resume state, as model.py keeps it
-            model.train(
-                net,
-                train_data,
-                val_data,
-                epochs,
-                recipe_args.batch_size,
-                recipe_args.learning_rate,
-                Path(state),
-                plain,
-                [EpochTimer()],
-            )
+            train(net, train_data, val_data, recipe, Path(state), [EpochTimer()])
     _, accuracy = net.evaluate(x_test, y_test, batch_size=1024, verbose=0)
     flops = training_flops_per_image(net) * len(train_data[0]) * epochs
     print(json.dumps({"epoch_seconds": seconds, "test_accuracy": accuracy, "gflops": flops / sum(seconds) / 1e9}))
@@ -128,8 +121,7 @@ def cpu_model() -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", default=os.environ.get("MNIST_NPZ"), help="MNIST .npz (default: $MNIST_NPZ)")
+    parser = bench_parser(__doc__, weights=False)
     parser.add_argument("--epochs", type=int, default=13, help="epochs per run (default: 13)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3], help="seeds of the default recipe")
     parser.add_argument(
@@ -140,11 +132,9 @@ def main() -> None:
         type=float,
         help="plain-stock's total seconds from an earlier run on this machine, to compare without rerunning it",
     )
-    parser.add_argument("--worker", choices=RECIPES, help=argparse.SUPPRESS)
-    parser.add_argument("--seed", type=int, default=1, help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if not args.data:
-        parser.error("give the MNIST .npz with --data or MNIST_NPZ")
+    parser.add_argument("--worker", choices=RECIPES, help=SUPPRESS)
+    parser.add_argument("--seed", type=int, default=1, help=SUPPRESS)
+    args = parse_data(parser)
     if args.worker:
         return worker(args.worker, args.seed, args.epochs, args.data)
 

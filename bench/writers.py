@@ -15,19 +15,16 @@ reads right, and the naive "invert and resize", per condition and per writer. No
 in it, and nothing here was trained or tuned on it but the conditions themselves.
 """
 
-import argparse
 import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
+from common import bench_parser
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from realistic import preprocess_both_ways
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-import predict  # noqa: E402  (from the checkout, above)
+from mnist_cnn.network import load_model
 
 FONTS = Path("/usr/share/fonts")
 WRITERS = {  # font file: the Debian package that has it
@@ -89,8 +86,7 @@ def photo(ink: np.ndarray, condition: str, rng: np.random.Generator) -> Image.Im
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--weights", type=Path, default=ROOT / "model.weights.h5", help="weights from model.py")
+    parser = bench_parser(__doc__, data=False)
     parser.add_argument("--seed", type=int, default=0, help="the set's seed (default: 0)")
     parser.add_argument("--keep", type=Path, metavar="DIR", help="also save the photos there, named by label")
     args = parser.parse_args()
@@ -118,7 +114,7 @@ def main() -> None:
                     conditions.append(condition)
                     writers.append(font.stem)
 
-    net = predict.load_model(args.weights)
+    net = load_model(args.weights)
     labels, conditions, writers = np.array(labels), np.array(conditions), np.array(writers)
     right_ours, right_naive = (
         np.argmax(net.predict(np.stack(images), batch_size=256, verbose=0), axis=1) == labels
