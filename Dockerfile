@@ -24,4 +24,5 @@ RUN python3 -m venv "$VIRTUAL_ENV" \
 # (docker run -v "$PWD":/t) replaces them with the live copy and keeps the weights on the host.
 WORKDIR /t
 COPY model.py predict.py ./
+COPY mnist_cnn/*.py ./mnist_cnn/
 CMD ["bash"]

@@ -182,9 +182,10 @@ def replay(instructions: list[tuple[str, str]], root: Path, context: Path) -> di
             *sources, destination = shlex.split(expand(arguments, env))
             target = root / Path(workdir, destination).relative_to("/")
             print(f"+ {step}", flush=True)
-            for source in sources:
-                path = context / source
-                if destination.endswith("/") or len(sources) > 1:
+            # Sources may be wildcards, as Docker's are (Go's filepath.Match, which glob follows here).
+            paths = [path for source in sources for path in sorted(context.glob(source)) or [context / source]]
+            for path in paths:
+                if destination.endswith("/") or len(paths) > 1:
                     target.mkdir(parents=True, exist_ok=True)
                     shutil.copy(path, target / path.name)
                 else:
