@@ -15,6 +15,7 @@ sys.path.insert(0, str(ROOT))  # the package, from the checkout: the project is 
 
 from mnist_cnn.errors import UserError  # noqa: E402  (needs the path above)
 from mnist_cnn.mnist import read_npz  # noqa: E402
+from mnist_cnn.storage import DEFAULT_WEIGHTS  # noqa: E402
 
 
 def bench_parser(doc: str, data: bool = True, weights: bool = True) -> argparse.ArgumentParser:
@@ -27,7 +28,7 @@ def bench_parser(doc: str, data: bool = True, weights: bool = True) -> argparse.
         parser.add_argument(
             "--weights",
             type=Path,
-            default=ROOT / "model.weights.h5",
+            default=ROOT / DEFAULT_WEIGHTS,
             help="weights from model.py (default: the checkout's)",
         )
     return parser
