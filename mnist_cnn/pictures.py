@@ -70,9 +70,27 @@ def to_grayscale(img: Image.Image) -> np.ndarray:
         # 16-bit and 32-bit gray keep their full range; 8-bit data stored in mode I does not.
         return gray / 257.0 if gray.max() > 255 else np.clip(gray, 0, 255)
     if img.has_transparency_data:
+        img = opaque_part(img.convert("RGBA"))
         canvas = Image.new("RGBA", img.size, "white")
-        img = Image.alpha_composite(canvas, img.convert("RGBA"))
+        img = Image.alpha_composite(canvas, img)
     return np.asarray(img.convert("L"), dtype=np.float32)
+
+
+def opaque_part(img: Image.Image) -> Image.Image:
+    """A picture with a transparent margin round it (a page exported with room to spare) is its
+    opaque box: laid on white, the margin would be a frame of paper round a page of another colour.
+    Ink on a transparent canvas is no such box: its strokes fill little of their bounding box, or,
+    a single straight stroke that fills it, are all of one level, with no page behind them."""
+    opaque = np.asarray(img.getchannel("A")) > 127
+    rows, cols = np.flatnonzero(opaque.any(axis=1)), np.flatnonzero(opaque.any(axis=0))
+    if not rows.size:
+        return img
+    box = (int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1)
+    if opaque[box[1] : box[3], box[0] : box[2]].mean() < 0.95 or min(box[2] - box[0], box[3] - box[1]) < 8:
+        return img
+    page = np.asarray(img.crop(box).convert("L"), dtype=np.float32)
+    ink = np.abs(page - np.median(page)) > 4 * NOISE_FLOOR  # something drawn on the page
+    return img.crop(box) if ink.mean() >= 0.01 else img
 
 
 def preprocess(img: Image.Image, invert: str = "auto") -> np.ndarray:
@@ -144,7 +162,7 @@ def digit_on_paper(gray: np.ndarray, invert: str) -> np.ndarray:
     residual = ink - paper
     strokes = residual > nth_brightest(np.clip(residual, 0, None)) / 2
     width = stroke_width(strokes)
-    ink, noise = remove_background(ink, paper_under_strokes(ink, strokes, width))
+    ink, noise = remove_background(ink, paper_under_strokes(ink, strokes, width), strokes)
     floor = max(NOISE_FLOOR, 8 * noise)
     threshold = ink_threshold(ink, floor)
     # Lines are often fainter than the strokes, but well above the noise.
@@ -231,11 +249,14 @@ def pixel_sample(image: np.ndarray) -> np.ndarray:
     return image[::step, ::step]
 
 
-def remove_background(ink: np.ndarray, paper: np.ndarray) -> tuple[np.ndarray, float]:
-    """Subtract the paper's level; also return the noise left (a robust standard deviation),
-    which no ink can be fainter than."""
+def remove_background(ink: np.ndarray, paper: np.ndarray, strokes: np.ndarray) -> tuple[np.ndarray, float]:
+    """Subtract the paper's level; also return the noise left on the paper beside the `strokes`
+    (a robust standard deviation), which no ink can be fainter than. Without the strokes: a
+    heavy digit that covers half its picture would otherwise be taken for noise."""
     residual = ink - paper
-    sample = pixel_sample(residual)
+    sample = pixel_sample(residual)[~pixel_sample(strokes)]
+    if not sample.size:
+        sample = pixel_sample(residual)
     noise = 1.4826 * float(np.median(np.abs(sample - np.median(sample))))
     return np.clip(residual, 0, None), noise
 

@@ -278,6 +278,24 @@ def test_digit_drawn_on_a_transparent_canvas_is_composited_onto_white():
     assert_mnist_like(digit)
 
 
+def test_a_page_with_a_transparent_margin_is_read_as_the_page_not_framed_in_white():
+    page = Image.new("RGBA", (120, 160), (0, 0, 0, 255))  # a white 7 on a black page, up to its edges
+    ImageDraw.Draw(page).line([(10, 6), (110, 6), (40, 156)], fill=(255, 255, 255, 255), width=12)
+    canvas = Image.new("RGBA", (200, 240), (0, 0, 0, 0))  # exported with a transparent margin round it
+    canvas.paste(page, (40, 40))
+    assert_mnist_like(pictures.preprocess(canvas))
+    np.testing.assert_allclose(pictures.preprocess(canvas), pictures.preprocess(page), atol=2)
+
+
+def test_a_heavy_digit_that_covers_half_its_small_picture_is_found():
+    img = Image.new("L", (28, 28), 255)
+    ImageDraw.Draw(img).ellipse((3, 2, 24, 26), outline=0, width=7)  # a bold 0 drawn at 28x28
+    assert (np.asarray(img) < 128).mean() > 0.4
+    digit = pictures.preprocess(img)
+    assert_mnist_like(digit)
+    assert ink_bbox(digit)[0] >= 19  # the whole 0, as tall as MNIST's box
+
+
 @pytest.mark.parametrize("mode", ["L", "LA", "RGB", "RGBA", "P", "1", "CMYK", "I", "F"])
 def test_every_common_pillow_mode_gives_an_mnist_shaped_digit(mode):
     img = draw_digit(mode="RGB", ink=(0, 0, 0), paper=(255, 255, 255)).convert(mode)
