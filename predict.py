@@ -2,6 +2,7 @@
 
     IMG_PATH=my_digit.png python3 predict.py          # the digit, then its probability: 7 (98.6%)
     python3 predict.py photos/ a.jpg b.png --top 3    # one line per image: path: digit (probability)
+    IMG_PATH=number.png python3 predict.py            # a number: its digits, the least sure one's probability
     python3 predict.py a.jpg --json                   # one JSON object per line
     python3 predict.py a.jpg --show                   # picture, what the network sees, probabilities
 
@@ -38,6 +39,34 @@ def format_top(probabilities: np.ndarray, k: int) -> str:
     """'7 (98.6%)', or the k most likely digits: '7 (98.6%)  1 (0.9%)  2 (0.3%)'."""
     order = np.argsort(probabilities)[::-1][:k]
     return "  ".join(f"{digit} ({probabilities[digit]:.1%})" for digit in order)
+
+
+def format_reading(probabilities: list[np.ndarray], k: int) -> str:
+    """One digit as format_top(); a number as its digits and the confidence of the least sure one,
+    '2026 (97.1%)', then with k > 1 each digit's k most likely: '2026 (97.1%): 2 (99.0%)  3 (0.6%) | ...'."""
+    if len(probabilities) == 1:
+        return format_top(probabilities[0], k)
+    number = "".join(str(int(np.argmax(p))) for p in probabilities)
+    text = f"{number} ({min(p.max() for p in probabilities):.1%})"
+    return text + ": " + " | ".join(format_top(p, k) for p in probabilities) if k > 1 else text
+
+
+def json_record(path: Path, digits: list, probabilities: list[np.ndarray]) -> dict:
+    """The reading of one picture as JSON: the number, and each digit with its box in the picture's
+    pixels (left, top, right, bottom); one digit also at the top level, as before numbers were read."""
+    each = [
+        {
+            "digit": int(np.argmax(p)),
+            "confidence": float(p.max()),
+            "box": list(d.box),
+            "probabilities": p.round(6).tolist(),
+        }
+        for d, p in zip(digits, probabilities, strict=True)
+    ]
+    record = {"path": str(path), "number": "".join(str(e["digit"]) for e in each), "digits": each}
+    if len(each) == 1:
+        record.update({key: each[0][key] for key in ("digit", "confidence", "probabilities")})
+    return record
 
 
 def preview_path(preview: Path, index: int, count: int) -> Path:
@@ -100,32 +129,31 @@ def main(argv: list[str] | None = None) -> int:
     loading = loader.submit(load_model, args.weights) if decoded_in_workers(len(files)) else None
     loader.shutdown(wait=False)
     for chunk in prepared_chunks(files, args.invert, keep_pictures):
-        ready = [digit for _, digit, _ in chunk if not isinstance(digit, UserError)]
+        ready = [d.image for _, digits, _ in chunk if not isinstance(digits, UserError) for d in digits]
         if ready:
             model = model or (loading.result() if loading else load_model(args.weights))
             batch_probabilities = iter(np.asarray(model(np.stack(ready), training=False), dtype=np.float64))
-        for path, digit, picture in chunk:
+        for path, digits, picture in chunk:
             number += 1
-            if isinstance(digit, UserError):
-                report_error(str(digit), args.json, path)
+            if isinstance(digits, UserError):
+                report_error(str(digits), args.json, path)
                 failed = True
                 continue
-            probabilities = next(batch_probabilities)
+            probabilities = [next(batch_probabilities) for _ in digits]
             if args.json:
-                best = int(np.argmax(probabilities))
-                record = {"path": str(path), "digit": best, "confidence": probabilities[best]}
-                print(json.dumps({**record, "probabilities": probabilities.round(6).tolist()}), flush=True)
+                print(json.dumps(json_record(path, digits, probabilities)), flush=True)
             else:
-                print(
-                    format_top(probabilities, args.top) if single else f"{path}: {format_top(probabilities, args.top)}"
-                )
+                reading = format_reading(probabilities, args.top)
+                print(reading if single else f"{path}: {reading}")
             draw = partial(
-                figures.draw_prediction, path=path, picture=picture, digit_image=digit, probabilities=probabilities
+                figures.draw_prediction, path=path, picture=picture, digits=digits, probabilities=probabilities
             )
             if args.preview is not None:
-                figures.save_figure(preview_path(args.preview, number, len(files)), draw, figures.PREDICTION_SIZE)
+                figures.save_figure(
+                    preview_path(args.preview, number, len(files)), draw, figures.prediction_size(digits)
+                )
             if args.show:
-                figures.show_window(f"predict.py: {path.name}", draw, figures.PREDICTION_SIZE)
+                figures.show_window(f"predict.py: {path.name}", draw, figures.prediction_size(digits))
     return 1 if failed else 0
 
 

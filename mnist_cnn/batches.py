@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from mnist_cnn.errors import UserError
-from mnist_cnn.pictures import load_image, preprocess
+from mnist_cnn.pictures import Digit, load_image, read_digits
 
 CHUNK = 256  # images decoded and predicted together: bounds memory however many are given
 MANY_FILES = 32  # from this many files on, worker processes decode them
@@ -41,21 +41,24 @@ def find_images(paths: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
     return files, errors
 
 
-def prepare(path: Path, invert: str, keep_picture: bool) -> tuple[np.ndarray, Image.Image | None]:
-    """The network's input for one file and, when asked, a small copy of the picture to show."""
+def prepare(path: Path, invert: str, keep_picture: bool) -> tuple[list[Digit], Image.Image | None]:
+    """The digits in one file, their boxes in the file's own pixels, and, when asked, a small copy
+    of the picture to show (its info["original_size"] the file's, to draw the boxes on it)."""
     img = load_image(path)
     try:
-        digit = preprocess(img, invert)
+        digits = read_digits(img, invert)
     except UserError as e:
         raise UserError(f"{path}: {e}") from None
+    scale = np.divide(img.info["original_size"], img.size)
+    digits = [Digit(d.image, tuple(round(float(v)) for v in np.array(d.box) * np.tile(scale, 2))) for d in digits]
     if not keep_picture:
-        return digit, None
+        return digits, None
     img.thumbnail((320, 320))
-    return digit, img.convert("RGBA" if img.has_transparency_data else "RGB")
+    return digits, img.convert("RGBA" if img.has_transparency_data else "RGB")
 
 
 def attempt(path: Path, invert: str, keep_picture: bool) -> tuple:
-    """(path, digit, picture) for one file, or (path, UserError, None) if it cannot be read."""
+    """(path, digits, picture) for one file, or (path, UserError, None) if it cannot be read."""
     try:
         return (path, *prepare(path, invert, keep_picture))
     except UserError as e:

@@ -41,25 +41,62 @@ def draw_history(fig, history: dict[str, list[float]], test_accuracy: float | No
     fig.tight_layout()
 
 
-def draw_prediction(fig, path: Path, picture: Image.Image, digit_image: np.ndarray, probabilities: np.ndarray) -> None:
-    """The picture, the 28x28 image the network saw, and its ten probabilities, side by side."""
-    picture_ax, seen_ax, bars_ax = fig.subplots(1, 3, gridspec_kw={"width_ratios": [1, 1, 1.4]})
-    picture_ax.imshow(picture, cmap="gray")
-    picture_ax.set_title(f"{path.name}", fontsize=10)
-    seen_ax.imshow(digit_image[..., 0], cmap="gray", vmin=0, vmax=255, interpolation="nearest")
-    seen_ax.set_title("what the network sees (28x28)", fontsize=10)
-    for ax in (picture_ax, seen_ax):
-        ax.set_xticks([])
-        ax.set_yticks([])
+def prediction_size(digits: list) -> tuple[float, float]:
+    """The figure's size in inches for a picture of these digits: one row for one digit, more for a number."""
+    return PREDICTION_SIZE if len(digits) == 1 else (max(PREDICTION_SIZE[0], 1.6 * len(digits)), 7.5)
+
+
+def draw_prediction(fig, path: Path, picture: Image.Image, digits: list, probabilities: list[np.ndarray]) -> None:
+    """The picture with each digit's box, the 28x28 image the network saw of each, and their
+    probabilities: side by side for one digit, in a column per digit for a number."""
+    if len(digits) == 1:
+        picture_ax, seen_ax, bars_ax = fig.subplots(1, 3, gridspec_kw={"width_ratios": [1, 1, 1.4]})
+        draw_picture(picture_ax, path, picture, digits, probabilities)
+        draw_seen(seen_ax, digits[0].image, "what the network sees (28x28)")
+        draw_bars(bars_ax, probabilities[0], "prediction")
+    else:
+        grid = fig.add_gridspec(3, len(digits), height_ratios=[2, 1, 1])
+        draw_picture(fig.add_subplot(grid[0, :]), path, picture, digits, probabilities)
+        for n, (digit, p) in enumerate(zip(digits, probabilities, strict=True)):
+            draw_seen(fig.add_subplot(grid[1, n]), digit.image, f"digit {n + 1} (28x28)")
+            draw_bars(fig.add_subplot(grid[2, n]), p, "")
+    fig.tight_layout()
+
+
+def draw_picture(ax, path: Path, picture: Image.Image, digits: list, probabilities: list[np.ndarray]) -> None:
+    """The picture as given, each digit's box on it labelled with its reading when there are several."""
+    from matplotlib.patches import Rectangle
+
+    ax.imshow(picture, cmap="gray")
+    ax.set_title(f"{path.name}", fontsize=10)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if len(digits) == 1:
+        return
+    scale = picture.width / picture.info.get("original_size", picture.size)[0]
+    for digit, p in zip(digits, probabilities, strict=True):
+        left, top, right, bottom = (v * scale for v in digit.box)
+        ax.add_patch(Rectangle((left, top), right - left, bottom - top, fill=False, color="tab:orange", lw=1.5))
+        ax.text(left, top, str(int(np.argmax(p))), color="tab:orange", fontsize=11, va="bottom")
+
+
+def draw_seen(ax, image: np.ndarray, title: str) -> None:
+    ax.imshow(image[..., 0], cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+    ax.set_title(title, fontsize=9)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def draw_bars(ax, probabilities: np.ndarray, title: str) -> None:
+    """Ten bars, the most likely digit's in orange, titled with it and its probability."""
     best = int(np.argmax(probabilities))
     colors = ["tab:orange" if d == best else "tab:blue" for d in range(10)]
-    bars_ax.bar(range(10), probabilities, color=colors)
-    bars_ax.set_xticks(range(10))
-    bars_ax.set_ylim(0, 1)
-    bars_ax.set_xlabel("digit")
-    bars_ax.set_ylabel("probability")
-    bars_ax.set_title(f"prediction: {best} ({probabilities[best]:.1%})", fontsize=10)
-    fig.tight_layout()
+    ax.bar(range(10), probabilities, color=colors)
+    ax.set_xticks(range(10))
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("digit")
+    ax.set_ylabel("probability")
+    ax.set_title(f"{title + ': ' if title else ''}{best} ({probabilities[best]:.1%})", fontsize=10)
 
 
 def save_figure(path: Path, draw: Callable, figsize: tuple[float, float]) -> None:

@@ -6,7 +6,7 @@ else. So:
 
     load_image: decode (first frame, EXIF orientation, huge photos reduced) -> to_grayscale
     (transparency laid on white, 16-bit scaled) -> preprocess: a sheet photographed on a desk
-    cropped to (sheet_box) -> digit_on_paper: polarity (ink made light, judged against the
+    cropped to (sheet_box) -> digits_on_paper: polarity (ink made light, judged against the
     paper) -> the paper's level removed (shading, a shadow's edge, noise) -> lines across the
     whole picture dropped (lines.py: ruled paper, a table's edge) -> the digit's own pieces of
     ink, not specks beside it (digit_box) -> each stroke to MNIST's brightness (stroke_level)
@@ -15,12 +15,14 @@ else. So:
 Pillow, NumPy and scipy.ndimage only: no TensorFlow, no matplotlib, no command line.
 """
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 from scipy import ndimage
 
+from mnist_cnn.digits import Place, find_digits
 from mnist_cnn.errors import UserError
 from mnist_cnn.lines import crossing_lines
 
@@ -33,21 +35,25 @@ STROKE_WIDTH_RANGE = (1.8, 3.6)  # ...and its 10th to 90th percentile: widths in
 MAX_THINNING = 1.0  # pixels of MNIST's scale a marker's strokes are slimmed by, at most
 PIECE_REACH = 3  # pieces of ink this many stroke widths apart are one digit...
 SPECK = 0.02  # ...but those with less than this share of its ink do not stretch its box
+ORIENTATION = 0x0112  # the EXIF tag
 SHEET_FILL = 0.75  # a sheet on a desk is at least this much paper: the digit is small on it
 
 
 def load_image(path: Path) -> Image.Image:
-    """Decode the first frame of an image, upright, reduced to at most WORKING_SIZE a side.
+    """Decode the first frame of an image, upright, reduced to at most WORKING_SIZE a side; its
+    upright size as stored in the file is kept in img.info["original_size"], for boxes in its pixels.
 
     Pillow's pixel limit still refuses decompression bombs; big but legitimate photos are
     decoded at reduced scale where the format allows (JPEG) and downscaled otherwise.
     """
     try:
         with Image.open(path) as img:
+            size = img.size if img.getexif().get(ORIENTATION, 1) < 5 else img.size[::-1]  # 5-8 turn it a quarter
             img.draft(img.mode, (WORKING_SIZE, WORKING_SIZE))  # JPEG: decode at 1/2, 1/4, 1/8 size
             img = ImageOps.exif_transpose(img)  # also decodes: a truncated file fails here
             img.thumbnail((WORKING_SIZE, WORKING_SIZE), Image.Resampling.BOX)
             img.load()
+            img.info["original_size"] = size
             return img
     except FileNotFoundError:
         raise UserError(f"{path}: no such file") from None
@@ -93,8 +99,18 @@ def opaque_part(img: Image.Image) -> Image.Image:
     return img.crop(box) if ink.mean() >= 0.01 else img
 
 
-def preprocess(img: Image.Image, invert: str = "auto") -> np.ndarray:
-    """A (28, 28, 1) float32 array of 0..255 pixels, white digit on black, as MNIST drew them.
+@dataclass
+class Digit:
+    """One digit found in a picture: the 28x28 image the network reads, and where it lies in the
+    picture, as (left, top, right, bottom) in the decoded picture's pixels."""
+
+    image: np.ndarray
+    box: tuple[int, int, int, int]
+
+
+def read_digits(img: Image.Image, invert: str = "auto") -> list[Digit]:
+    """The digits of the number in a picture, left to right (most pictures: one), each a (28, 28, 1)
+    float32 array of 0..255 pixels, white on black, as MNIST drew them.
 
     invert: "auto" decides from the picture, "yes" for dark ink on light paper, "no" for light
     ink on dark. Raises UserError("no digit found") for a picture without ink.
@@ -105,10 +121,17 @@ def preprocess(img: Image.Image, invert: str = "auto") -> np.ndarray:
     sheet = sheet_box(gray)
     if sheet is not None:
         try:
-            return digit_on_paper(gray[sheet], invert)
+            found = digits_on_paper(gray[sheet], invert)
+            top, left = sheet[0].start, sheet[1].start
+            return [Digit(d.image, (d.box[0] + left, d.box[1] + top, d.box[2] + left, d.box[3] + top)) for d in found]
         except UserError:
             pass  # a solid shape, such as a marker's "1" cropped tightly, rather than a sheet
-    return digit_on_paper(gray, invert)
+    return digits_on_paper(gray, invert)
+
+
+def preprocess(img: Image.Image, invert: str = "auto") -> np.ndarray:
+    """The first digit of read_digits(): for a picture of one digit, the network's input."""
+    return read_digits(img, invert)[0].image
 
 
 def sheet_box(gray: np.ndarray) -> tuple[slice, slice] | None:
@@ -149,8 +172,8 @@ def border_level(gray: np.ndarray) -> float:
     return float(np.median(frame))
 
 
-def digit_on_paper(gray: np.ndarray, invert: str) -> np.ndarray:
-    """preprocess() for a picture whose border is the paper."""
+def digits_on_paper(gray: np.ndarray, invert: str) -> list[Digit]:
+    """read_digits() for a picture whose border is the paper."""
     paper = paper_level(gray)
     dark_ink = ink_is_dark(gray, paper) if invert == "auto" else invert == "yes"
     ink, paper = (255.0 - gray, 255.0 - paper) if dark_ink else (gray, paper)
@@ -171,9 +194,22 @@ def digit_on_paper(gray: np.ndarray, invert: str) -> np.ndarray:
         fringe = ndimage.binary_dilation(lines, iterations=2) & (ink <= threshold)  # the lines' faint edges
         ink = np.where(lines | fringe, 0, ink)
         threshold = ink_threshold(ink, floor)
-    top, bottom, left, right = digit_box(ink, threshold, width)
-    digit = ink[top:bottom, left:right]
-    # Faint haze below the threshold is dropped; each stroke's core is scaled to MNIST's 255.
+    places = find_digits(ink, threshold, width)
+    if places is None:  # one digit, as most pictures hold
+        places = [Place(digit_box(ink, threshold, width), None)]
+    digits = []
+    for place in places:
+        top, bottom, left, right = place.box
+        digit = ink[top:bottom, left:right]
+        if place.own is not None:  # a digit of a number: its own ink and faint edges, not its neighbours'
+            digit = np.where(ndimage.binary_dilation(place.own, iterations=2), digit, 0)
+        digits.append(Digit(mnist_digit(digit, threshold), (left, top, right, bottom)))
+    return digits
+
+
+def mnist_digit(digit: np.ndarray, threshold: float) -> np.ndarray:
+    """The cropped ink of one digit as MNIST's 28x28: faint haze below the `threshold` dropped,
+    each stroke's core scaled to MNIST's 255, fitted in the frame."""
     haze = threshold / 3
     level = stroke_level(digit, threshold)
     digit = np.clip((digit - haze) * 255.0 / np.maximum(level - haze, 1e-6), 0, 255).astype(np.float32)

@@ -78,12 +78,14 @@ def mutated_files(draw) -> tuple[str, bytes]:
 
 def assert_digit_or_clear_error(path: Path) -> None:
     try:
-        digit, _ = batches.prepare(path, "auto", keep_picture=True)
+        digits, _ = batches.prepare(path, "auto", keep_picture=True)
     except UserError as e:
         assert str(e).startswith(f"{path}: ") and "\n" not in str(e)
         return
-    assert digit.shape == (28, 28, 1) and np.isfinite(digit).all()
-    assert digit.min() >= 0 and digit.max() <= 255
+    assert digits
+    for digit in (d.image for d in digits):
+        assert digit.shape == (28, 28, 1) and np.isfinite(digit).all()
+        assert digit.min() >= 0 and digit.max() <= 255
 
 
 FUZZ = settings(max_examples=150, deadline=5000, suppress_health_check=[HealthCheck.function_scoped_fixture])

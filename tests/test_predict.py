@@ -450,12 +450,13 @@ def test_many_files_decoded_in_worker_processes_match_one_by_one_in_order(tmp_pa
     assert [len(chunk) for chunk in chunks] == [8, 8, 8, 8, len(files) - 32]
     results = [item for chunk in chunks for item in chunk]
     assert [path for path, _, _ in results] == files
-    for path, digit, _ in results:
+    for path, digits, _ in results:
         expected = batches.attempt(path, "auto", False)[1]
         if path.name == "05.png":
-            assert isinstance(digit, UserError) and str(digit) == str(expected)
+            assert isinstance(digits, UserError) and str(digits) == str(expected)
         else:
-            np.testing.assert_array_equal(digit, expected)
+            assert [d.box for d in digits] == [d.box for d in expected]
+            np.testing.assert_array_equal(np.stack([d.image for d in digits]), np.stack([d.image for d in expected]))
 
 
 def test_bad_files_never_stop_the_good_ones(tmp_path, untrained_weights):

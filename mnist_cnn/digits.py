@@ -1,0 +1,187 @@
+"""The digits of a number written on one line: pieces of ink grouped into digits, left to right.
+
+Pieces of ink that overlap left to right are one digit (a 5's detached bar, a stroke broken where
+the pen skipped); pieces too small to be a digit beside the others (a dash, a comma, dust) are
+left out; a group much wider than the line is tall is digits that touch, split where their ink
+is thinnest. One group is one digit: pictures.py then reads it exactly as a single digit.
+NumPy and scipy.ndimage only.
+"""
+
+from dataclasses import dataclass
+from itertools import pairwise
+
+import numpy as np
+from scipy import ndimage
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import connected_components
+
+REACH = 3  # a piece too small to be a digit this many strokes' widths from one is part of it
+OVERLAP = 0.5  # pieces whose left-to-right extents share this much of the narrower one are one digit
+CRUMB = 0.02  # pieces with less than this share of the most ink of any piece join no digit by themselves
+MOST_PIECES = 64  # ...nor do those beyond the 64 with the most ink: a number of ten digits has far fewer
+DIGIT_HEIGHT = 0.45  # a group less tall than this share of the line is a mark (a dash, a dot), not a digit
+TOUCHING = 1.5  # a group this many times wider than the line is tall is digits that touch...
+TOUCHING_IN_NUMBER = 1.3  # ...or this many, in a number of other digits: the line's digits are narrower
+DIGIT_WIDTH = 0.75  # a digit's width as a share of the line's height, for how many a wide group holds
+FLAT = 3  # ink less than this many strokes' widths high is a line, never digits that touch
+MOST_DIGITS = 12  # a group is split into at most this many
+NECK_WIDTH = 0.9  # a group wider than this share of the line's height may be two digits that touch...
+TALL = 0.7  # ...and each side of that column is at least this share of the group's height
+NECK = 1.5  # ...if its thinnest column near the middle holds at most this many strokes' widths of ink
+LINE_OVERLAP = 0.1  # neighbours on one line share at least this much of the shorter one's height
+
+
+@dataclass
+class Place:
+    """Where one digit lies in the ink: its box (top, bottom, left, right) and, within the box,
+    which pixels are its own (those of a neighbour that reach into the box are not)."""
+
+    box: tuple[int, int, int, int]
+    own: np.ndarray | None
+
+
+def find_digits(ink: np.ndarray, threshold: float, stroke: float) -> list[Place] | None:
+    """The places of the digits of a number, left to right; None where the ink is one digit.
+
+    `ink` is light on black, `threshold` the level above which a pixel is ink, `stroke` the
+    strokes' width in pixels.
+    """
+    pieces, count = ndimage.label(ink > threshold, structure=np.ones((3, 3)))
+    if not count:
+        return None
+    boxes = np.array([(s[0].start, s[0].stop, s[1].start, s[1].stop) for s in ndimage.find_objects(pieces)])
+    mass = np.bincount(pieces.ravel(), weights=ink.ravel(), minlength=count + 1)[1:]
+    groups = on_one_line(group_by_columns(boxes, mass), boxes, mass, REACH * stroke)
+    line = max(boxes[g][:, 1].max() - boxes[g][:, 0].min() for g in groups)
+    touching = TOUCHING_IN_NUMBER if len(groups) > 1 else TOUCHING
+    places = []
+    for group in groups:
+        own = np.isin(pieces, np.array(group) + 1)
+        width = boxes[group][:, 3].max() - boxes[group][:, 2].min()
+        if line < FLAT * stroke:  # a dash or a line, a stroke or two high: no digits side by side
+            places += split_touching(own, 1)
+        elif width > touching * line:  # clearly more than one digit: as many as its width holds
+            places += split_touching(own, min(MOST_DIGITS, max(2, round(width / (DIGIT_WIDTH * line)))))
+        elif width > NECK_WIDTH * line:  # maybe two: split only where a single stroke joins them
+            places += split_touching(own, 2, neck=NECK * stroke)
+        else:
+            places += split_touching(own, 1)
+    return places if len(places) > 1 else None
+
+
+def group_by_columns(boxes: np.ndarray, mass: np.ndarray) -> list[list[int]]:
+    """The pieces (by index) grouped into columns: pieces that overlap left to right by OVERLAP of
+    the narrower one and lie within half the taller one's height of each other from top to bottom,
+    directly or through others. Crumbs, and pieces beyond the MOST_PIECES with the most ink (a
+    picture of noise has thousands), join the column whose box they lie in, if any."""
+    big = np.flatnonzero(mass >= CRUMB * mass.max())
+    big = big[np.argsort(mass[big])[::-1][:MOST_PIECES]]
+    top, bottom, left, right = boxes[big].T
+    shared = np.minimum.outer(right, right) - np.maximum.outer(left, left)
+    narrower = np.minimum.outer(right - left, right - left)
+    gap = np.maximum.outer(top, top) - np.minimum.outer(bottom, bottom)  # below zero: they overlap
+    near = gap <= 0.5 * np.maximum.outer(bottom - top, bottom - top)
+    _, column = connected_components(csr_matrix((shared >= OVERLAP * narrower) & near), directed=False)
+    groups = [list(big[column == c]) for c in range(column.max() + 1)]
+    spans = np.array([(boxes[g, 0].min(), boxes[g, 1].max(), boxes[g, 2].min(), boxes[g, 3].max()) for g in groups])
+    rest = np.setdiff1d(np.arange(len(mass)), big)
+    ys, xs = (boxes[rest, 0] + boxes[rest, 1]) / 2, (boxes[rest, 2] + boxes[rest, 3]) / 2
+    inside = (
+        (spans[:, 0][None] <= ys[:, None])
+        & (ys[:, None] < spans[:, 1][None])
+        & (spans[:, 2][None] <= xs[:, None])
+        & (xs[:, None] < spans[:, 3][None])
+    )
+    for piece, row in zip(rest, inside, strict=True):
+        if row.any():
+            groups[int(np.argmax(row))].append(int(piece))
+    return [[int(i) for i in g] for g in groups]
+
+
+def on_one_line(groups: list[list[int]], boxes: np.ndarray, mass: np.ndarray, reach: float) -> list[list[int]]:
+    """The digit-sized groups on the line of the one with the most ink: each overlaps its
+    neighbour to the left or right from top to bottom, so a line may climb or fall (a number
+    photographed askew), and what lies above or below it (dust, a second line) is left out.
+    A smaller group within `reach` pixels of one of them is part of it (a 5's bar drawn apart)."""
+    spans = np.array([(boxes[g][:, 0].min(), boxes[g][:, 1].max(), boxes[g][:, 2].min()) for g in groups])
+    heights, inks = spans[:, 1] - spans[:, 0], np.array([mass[g].sum() for g in groups])
+    sized = heights >= DIGIT_HEIGHT * heights.max()
+    order = [i for i in np.argsort(spans[:, 2]) if sized[i]]
+    main = int(np.argmax(np.where(sized, inks, -1)))
+    at = order.index(main)
+    line = [main]
+    for step in (-1, 1):  # from the main group outwards, left then right, while neighbours overlap
+        k = at
+        while 0 <= k + step < len(order):
+            a, b = spans[order[k]], spans[order[k + step]]
+            if min(a[1], b[1]) - max(a[0], b[0]) <= LINE_OVERLAP * min(a[1] - a[0], b[1] - b[0]):
+                break
+            k += step
+            line.append(order[k])
+    line = sorted(line, key=lambda i: spans[i, 2])
+    digits = [list(groups[i]) for i in line]
+    for small in np.flatnonzero(~sized):  # above or below a digit, not beside it, as a dash or a comma is
+        a = groups[small]
+        near = [
+            k
+            for k, i in enumerate(line)
+            if box_distance(a, groups[i], boxes) <= reach and shares_columns(a, groups[i], boxes)
+        ]
+        if near:
+            digits[min(near, key=lambda k: box_distance(groups[small], groups[line[k]], boxes))] += groups[small]
+    return digits
+
+
+def shares_columns(a: list[int], b: list[int], boxes: np.ndarray) -> bool:
+    return bool(min(boxes[a][:, 3].max(), boxes[b][:, 3].max()) > max(boxes[a][:, 2].min(), boxes[b][:, 2].min()))
+
+
+def box_distance(a: list[int], b: list[int], boxes: np.ndarray) -> int:
+    """The gap between two groups' boxes, the larger of across and up or down; 0 if they overlap."""
+    (top_a, bottom_a, left_a, right_a), (top_b, bottom_b, left_b, right_b) = (
+        (boxes[g][:, 0].min(), boxes[g][:, 1].max(), boxes[g][:, 2].min(), boxes[g][:, 3].max()) for g in (a, b)
+    )
+    return int(max(0, left_a - right_b, left_b - right_a, top_a - bottom_b, top_b - bottom_a))
+
+
+def tall_parts(own: np.ndarray, cuts: list[int]) -> bool:
+    """Whether each part between the cuts is most of the group's height, as digits side by side
+    are; a 7's bar or a 4's arm cut off beside the rest is not."""
+    rows = np.flatnonzero(own.any(axis=1))
+    height = rows[-1] - rows[0] + 1
+    for a, b in pairwise(cuts):
+        part_rows = np.flatnonzero(own[:, a:b].any(axis=1))
+        if not part_rows.size or part_rows[-1] - part_rows[0] + 1 < TALL * height:
+            return False
+    return True
+
+
+def split_touching(own: np.ndarray, parts: int, neck: float | None = None) -> list[Place]:
+    """One group's pixels as `parts` digits side by side, cut where the columns hold least ink
+    near where equal parts would be cut; with `neck`, not cut at all unless that least ink is
+    at most `neck` pixels (two digits that touch meet in a single stroke; one wide digit's
+    middle columns cross two or three)."""
+    cols = np.flatnonzero(own.any(axis=0))
+    left, right = int(cols[0]), int(cols[-1]) + 1
+    profile = own[:, left:right].sum(axis=0)
+    cuts = [left]
+    step = (right - left) / parts
+    # The cut is where the fewest strokes cross a column, then the least ink: two 0s that touch
+    # meet in one stroke, and each one's inside is crossed by two.
+    strokes = (np.diff(own[:, left:right].astype(np.int8), axis=0, prepend=0) == 1).sum(axis=0)
+    cost = strokes * own.shape[0] + profile
+    for k in range(1, parts):
+        lo, hi = int((k - 0.35) * step), int((k + 0.35) * step)
+        cuts.append(left + lo + int(np.argmin(cost[lo:hi] + 1e-3 * np.abs(np.arange(lo, hi) - k * step))))
+    cuts.append(right)
+    if neck is not None and not (all(profile[c - left] <= neck for c in cuts[1:-1]) and tall_parts(own, cuts)):
+        cuts = [left, right]
+    places = []
+    for a, b in pairwise(cuts):
+        part = np.zeros_like(own)
+        part[:, a:b] = own[:, a:b]
+        rows = np.flatnonzero(part.any(axis=1))
+        if rows.size:
+            top, bottom = int(rows[0]), int(rows[-1]) + 1
+            places.append(Place((top, bottom, a, b), part[top:bottom, a:b]))
+    return places

@@ -1,0 +1,153 @@
+"""Numbers: every digit of a number written on one line, found, split and ordered; each output format."""
+
+import json
+from itertools import pairwise
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+import predict
+from mnist_cnn import pictures
+
+SEVEN = [(0.2, 0.15), (0.85, 0.15), (0.4, 0.9)]
+ONE = [(0.5, 0.1), (0.5, 0.9)]
+FOUR = [(0.6, 0.1), (0.1, 0.65), (0.9, 0.65)], [(0.65, 0.35), (0.65, 0.95)]
+
+
+def write(shapes: list, size=(120, 100), gap=30, climb=0, width=9) -> Image.Image:
+    """Dark digits on white paper, left to right, each drawn as polylines in a size[0] x size[1] cell
+    (`shapes`: for each digit, its strokes, each a list of (x, y) in 0..1), `gap` pixels apart,
+    each one `climb` pixels higher than the one before."""
+    w, h = size
+    page = Image.new("L", (len(shapes) * (w + gap) + 60, h + 60 + abs(climb) * len(shapes)), 255)
+    draw = ImageDraw.Draw(page)
+    for n, strokes in enumerate(shapes):
+        left, top = 30 + n * (w + gap), 30 + max(0, -climb) * n + max(0, climb) * (len(shapes) - 1 - n)
+        for stroke in strokes:
+            draw.line([(left + x * w, top + y * h) for x, y in stroke], fill=0, width=width, joint="curve")
+    return page
+
+
+def lefts(digits: list) -> list[int]:
+    return [d.box[0] for d in digits]
+
+
+def test_a_single_digit_is_one_digit_as_before():
+    img = write([[SEVEN]])
+    digits = pictures.read_digits(img)
+    assert len(digits) == 1
+    np.testing.assert_array_equal(digits[0].image, pictures.preprocess(img))
+
+
+def test_every_digit_of_a_number_is_found_left_to_right_each_in_its_own_frame():
+    img = write([[SEVEN], [ONE], [*FOUR], [SEVEN]])
+    digits = pictures.read_digits(img)
+    assert len(digits) == 4
+    assert lefts(digits) == sorted(lefts(digits))
+    for digit in digits:
+        assert digit.image.shape == (28, 28, 1) and digit.image.max() > 200
+        rows, _ = np.nonzero(digit.image[..., 0] > 50)
+        assert rows.max() - rows.min() + 1 >= 18  # each fills MNIST's 20-pixel box in height
+    # Each box holds its own digit: boxes follow one another without overlapping.
+    assert all(a.box[2] <= b.box[0] for a, b in pairwise(digits))
+
+
+def test_narrow_gaps_between_digits_still_separate_them():
+    assert len(pictures.read_digits(write([[SEVEN], [SEVEN], [SEVEN]], gap=6))) == 3
+
+
+def test_pieces_that_overlap_left_to_right_are_one_digit():
+    # A 4 drawn in two strokes that do not meet, and a 7 with its bar drawn apart from its stem.
+    apart_seven = [[(0.2, 0.1), (0.85, 0.1)], [(0.8, 0.25), (0.4, 0.9)]]
+    digits = pictures.read_digits(write([list(FOUR), apart_seven]))
+    assert len(digits) == 2
+
+
+def test_two_digits_that_touch_are_split_where_the_ink_is_thinnest():
+    # Two 0s side by side whose rims touch at one point.
+    img = Image.new("L", (300, 180), 255)
+    draw = ImageDraw.Draw(img)
+    draw.ellipse((40, 30, 150, 150), outline=0, width=9)
+    draw.ellipse((146, 30, 256, 150), outline=0, width=9)
+    digits = pictures.read_digits(img)
+    assert len(digits) == 2
+    assert abs(digits[0].box[2] - 148) <= 6 and abs(digits[1].box[0] - 148) <= 6
+
+
+def test_a_dash_and_a_dot_between_digits_are_left_out_not_read():
+    img = write([[SEVEN], [ONE]], gap=80)
+    draw = ImageDraw.Draw(img)
+    draw.line([(160, 85), (200, 85)], fill=0, width=9)  # a dash, between the two
+    draw.ellipse((240, 120, 250, 130), fill=0)  # a dot
+    assert len(pictures.read_digits(img)) == 2
+
+
+def test_a_number_photographed_askew_is_still_one_line():
+    digits = pictures.read_digits(write([[SEVEN], [ONE], [SEVEN], [ONE]], climb=45))
+    assert len(digits) == 4 and lefts(digits) == sorted(lefts(digits))
+
+
+def test_a_page_of_a_hundred_specks_ends_in_a_reading_or_no_digit_bounded():
+    rng = np.random.default_rng(0)
+    img = Image.new("L", (700, 500), 255)
+    draw = ImageDraw.Draw(img)
+    for x, y in rng.integers(0, 690, size=(100, 2)):
+        draw.ellipse((x, y % 490, x + 6, y % 490 + 6), fill=0)
+    try:
+        digits = pictures.read_digits(img)
+    except pictures.UserError:
+        return
+    assert 1 <= len(digits) <= 64
+
+
+def test_cli_prints_a_number_and_its_least_sure_digit(tmp_path, untrained_weights, capsys):
+    write([[SEVEN], [ONE], [SEVEN]]).save(tmp_path / "number.png")
+    assert predict.main([str(tmp_path / "number.png"), "--weights", str(untrained_weights)]) == 0
+    number, confidence = capsys.readouterr().out.split()
+    assert len(number) == 3 and number.isdigit()
+    assert confidence.startswith("(") and confidence.endswith("%)")
+
+
+def test_cli_top_k_applies_to_each_digit_of_a_number(tmp_path, untrained_weights, capsys):
+    write([[SEVEN], [ONE]]).save(tmp_path / "number.png")
+    predict.main([str(tmp_path / "number.png"), "--top", "2", "--weights", str(untrained_weights)])
+    _, per_digit = capsys.readouterr().out.strip().split(": ", 1)
+    assert len(per_digit.split(" | ")) == 2
+    assert all(len(part.split("  ")) == 2 for part in per_digit.split(" | "))
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_json_gives_the_number_each_digit_its_box_and_one_digit_at_the_top_level(
+    tmp_path, untrained_weights, capsys, count
+):
+    img = write([[SEVEN], [ONE], [SEVEN]][:count])
+    img.save(tmp_path / "n.png")
+    predict.main([str(tmp_path / "n.png"), "--json", "--weights", str(untrained_weights)])
+    record = json.loads(capsys.readouterr().out)
+    assert len(record["number"]) == count == len(record["digits"])
+    for digit in record["digits"]:
+        left, top, right, bottom = digit["box"]
+        assert 0 <= left < right <= img.width and 0 <= top < bottom <= img.height
+        assert digit["digit"] == int(np.argmax(digit["probabilities"]))
+    assert record["number"] == "".join(str(d["digit"]) for d in record["digits"])
+    assert ("digit" in record) == (count == 1)
+
+
+def test_boxes_are_in_the_pixels_of_the_file_even_when_a_big_photo_is_reduced(tmp_path, untrained_weights, capsys):
+    img = write([[SEVEN], [ONE]], size=(600, 500), gap=150, width=40)
+    assert max(img.size) > pictures.WORKING_SIZE
+    img.save(tmp_path / "big.png")
+    predict.main([str(tmp_path / "big.png"), "--json", "--weights", str(untrained_weights)])
+    boxes = [d["box"] for d in json.loads(capsys.readouterr().out)["digits"]]
+    # The 7's bar starts a fifth into its 600-pixel cell; the 1 (a pen 40 wide) in the middle of the next.
+    assert boxes[0][0] == pytest.approx(30 + 120, abs=15)
+    assert boxes[1][2] == pytest.approx(30 + 750 + 300 + 20, abs=15)
+
+
+def test_preview_of_a_number_shows_each_digit(tmp_path, untrained_weights):
+    write([[SEVEN], [ONE], [SEVEN]]).save(tmp_path / "n.png")
+    args = [str(tmp_path / "n.png"), "--preview", str(tmp_path / "why.png"), "--weights", str(untrained_weights)]
+    assert predict.main(args) == 0
+    with Image.open(tmp_path / "why.png") as figure:
+        assert figure.format == "PNG" and figure.height > 600  # the picture above a column per digit
