@@ -22,7 +22,7 @@ from scipy import ndimage
 
 from mnist_cnn.errors import UserError
 from mnist_cnn.network import load_model
-from mnist_cnn.pictures import load_image, preprocess, to_grayscale
+from mnist_cnn.pictures import load_image, read_digits, to_grayscale
 
 FORMATS = ("PNG", "JPEG", "BMP", "RGBA")
 
@@ -139,7 +139,7 @@ def main() -> None:
     print(f"{args.count} realistic pictures of MNIST test digits (seed {args.seed}), weights {args.weights}")
     print(f"  the same digits as plain MNIST images:   {right_plain.mean():.2%}")
     print(f"  naive invert-and-resize:                 {right_naive.mean():.2%}")
-    print(f"  predict.py (MNIST-style preprocessing):  {right_ours.mean():.2%}  ({failures} 'no digit found')")
+    print(f"  predict.py (MNIST-style preprocessing):  {right_ours.mean():.2%}  ({failures} as no digit or several)")
     for kinds, names in ((np.array(formats), FORMATS), (np.array(pens), PENS)):
         for name in names:
             chosen = kinds == name
@@ -174,12 +174,13 @@ def draw_and_preprocess(digits: np.ndarray, labels: np.ndarray, rng, keep: Path 
 
 def preprocess_both_ways(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """The network's input for one picture file as predict.py makes it (all black where it finds
-    no digit, which then counts as wrong) and as the naive approach does."""
+    no digit, or several: either counts as wrong) and as the naive approach does."""
     loaded = load_image(path)
     try:
-        ours = preprocess(loaded)
+        digits = read_digits(loaded)
     except UserError:
-        ours = np.zeros((28, 28, 1), np.float32)
+        digits = []
+    ours = digits[0].image if len(digits) == 1 else np.zeros((28, 28, 1), np.float32)
     return ours, naive_preprocess(loaded)
 
 

@@ -100,7 +100,7 @@ def main() -> None:
     found_none = int((ours.reshape(len(ours), -1).max(axis=1) == 0).sum())
 
     print(f"{len(rows)} single-digit pictures in {args.folder}, weights {args.weights}")
-    print(f"  predict.py: {right.sum()} of {len(rows)} right, {right.mean():.2%}  ({found_none} 'no digit found')")
+    print(f"  predict.py: {right.sum()} of {len(rows)} right, {right.mean():.2%} ({found_none} as no digit or several)")
     print(f"  naive invert-and-resize: {right_naive.mean():.2%}")
     print("  by kind:")
     accuracy_by(rows, "kind", right, right_naive)
