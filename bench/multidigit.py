@@ -1,6 +1,6 @@
 """How well predict.py reads numbers: 2 to 6 MNIST test digits written side by side on one line.
 
-    python3 bench/numbers.py --data mnist.npz --weights model.weights.h5 --count 300
+    python3 bench/multidigit.py --data mnist.npz --weights model.weights.h5 --count 300
 
 Each number is 2 to 6 MNIST *test* digits (never trained on), each 4 times MNIST's size, cropped
 to its ink, scaled by 0.85 to 1.15, moved up or down by up to 20 pixels, and set beside the
