@@ -20,7 +20,7 @@ OVERLAP = 0.5  # pieces whose left-to-right extents share this much of the narro
 CRUMB = 0.02  # pieces with less than this share of the most ink of any piece join no digit by themselves
 MOST_PIECES = 64  # ...nor do those beyond the 64 with the most ink: a number of ten digits has far fewer
 DIGIT_HEIGHT = 0.45  # a group less tall than this share of the line is a mark (a dash, a dot), not a digit
-TOUCHING = 1.5  # a group this many times wider than the line is tall is digits that touch...
+TOUCHING = 2.0  # a group this many times wider than the line is tall is digits that touch...
 TOUCHING_IN_NUMBER = 1.3  # ...or this many, in a number of other digits: the line's digits are narrower
 DIGIT_WIDTH = 0.75  # a digit's width as a share of the line's height, for how many a wide group holds
 FLAT = 3  # ink less than this many strokes' widths high is a line, never digits that touch
@@ -28,6 +28,7 @@ MOST_DIGITS = 12  # a group is split into at most this many
 NECK_WIDTH = 0.9  # a group wider than this share of the line's height may be two digits that touch...
 TALL = 0.7  # ...and each side of that column is at least this share of the group's height
 NECK = 1.5  # ...if its thinnest column near the middle holds at most this many strokes' widths of ink
+PAIR = 0.6  # two digits alone are this level and alike in height; a digit broken in two is not
 LINE_OVERLAP = 0.1  # neighbours on one line share at least this much of the shorter one's height
 
 
@@ -52,6 +53,8 @@ def find_digits(ink: np.ndarray, threshold: float, stroke: float) -> list[Place]
     boxes = np.array([(s[0].start, s[0].stop, s[1].start, s[1].stop) for s in ndimage.find_objects(pieces)])
     mass = np.bincount(pieces.ravel(), weights=ink.ravel(), minlength=count + 1)[1:]
     groups = on_one_line(group_by_columns(boxes, mass), boxes, mass, REACH * stroke)
+    if len(groups) == 2 and not a_pair(*groups, boxes):
+        groups = [groups[0] + groups[1]]  # more likely one digit broken in two
     line = max(boxes[g][:, 1].max() - boxes[g][:, 0].min() for g in groups)
     touching = TOUCHING_IN_NUMBER if len(groups) > 1 else TOUCHING
     places = []
@@ -62,11 +65,21 @@ def find_digits(ink: np.ndarray, threshold: float, stroke: float) -> list[Place]
             places += split_touching(own, 1)
         elif width > touching * line:  # clearly more than one digit: as many as its width holds
             places += split_touching(own, min(MOST_DIGITS, max(2, round(width / (DIGIT_WIDTH * line)))))
-        elif width > NECK_WIDTH * line:  # maybe two: split only where a single stroke joins them
+        elif len(groups) > 1 and width > NECK_WIDTH * line:  # maybe two: split only where one stroke joins them
             places += split_touching(own, 2, neck=NECK * stroke)
         else:
             places += split_touching(own, 1)
     return places if len(places) > 1 else None
+
+
+def a_pair(a: list[int], b: list[int], boxes: np.ndarray) -> bool:
+    """Whether two groups are two digits side by side rather than one digit broken in two: apart
+    left to right, as tall as each other within PAIR of the taller, and level with each other
+    over PAIR of the shorter. (A longer number is known for one by its line, which may climb.)"""
+    (top_a, bottom_a), (top_b, bottom_b) = ((boxes[g][:, 0].min(), boxes[g][:, 1].max()) for g in (a, b))
+    short, tall = sorted((bottom_a - top_a, bottom_b - top_b))
+    level = min(bottom_a, bottom_b) - max(top_a, top_b) >= PAIR * short
+    return bool(not shares_columns(a, b, boxes) and short >= PAIR * tall and level)
 
 
 def group_by_columns(boxes: np.ndarray, mass: np.ndarray) -> list[list[int]]:

@@ -64,15 +64,22 @@ def test_pieces_that_overlap_left_to_right_are_one_digit():
     assert len(digits) == 2
 
 
-def test_two_digits_that_touch_are_split_where_the_ink_is_thinnest():
-    # Two 0s side by side whose rims touch at one point.
-    img = Image.new("L", (300, 180), 255)
+def test_two_digits_that_touch_in_a_number_are_split_where_the_ink_is_thinnest():
+    # 100, its two 0s side by side with their rims touching at one point.
+    img = Image.new("L", (400, 180), 255)
     draw = ImageDraw.Draw(img)
-    draw.ellipse((40, 30, 150, 150), outline=0, width=9)
-    draw.ellipse((146, 30, 256, 150), outline=0, width=9)
+    draw.line([(60, 30), (60, 150)], fill=0, width=9)
+    draw.ellipse((140, 30, 250, 150), outline=0, width=9)
+    draw.ellipse((246, 30, 356, 150), outline=0, width=9)
     digits = pictures.read_digits(img)
-    assert len(digits) == 2
-    assert abs(digits[0].box[2] - 148) <= 6 and abs(digits[1].box[0] - 148) <= 6
+    assert len(digits) == 3
+    assert abs(digits[1].box[2] - 248) <= 6 and abs(digits[2].box[0] - 248) <= 6
+
+
+def test_a_lone_digit_drawn_wide_is_not_split():
+    img = Image.new("L", (300, 180), 255)
+    ImageDraw.Draw(img).ellipse((40, 40, 240, 150), outline=0, width=9)  # a 0 drawn 1.8 times as wide as tall
+    assert len(pictures.read_digits(img)) == 1
 
 
 def test_a_dash_and_a_dot_between_digits_are_left_out_not_read():
