@@ -14,6 +14,7 @@ stay fast:
     resume.py    a run's state folder: its lock, start or resume, its history
     pictures.py  a picture file to MNIST's 28x28, in call order
     lines.py     lines across the whole picture (ruled or squared paper, a table's edge)
+    digits.py    the digits of a number: pieces of ink grouped, left to right, touching ones split
     batches.py   many files found and prepared chunk by chunk, in worker processes
     figures.py   the training plot, the prediction figure, opening a window
 """
