@@ -41,26 +41,36 @@ class Place:
     own: np.ndarray | None
 
 
-def find_digits(ink: np.ndarray, threshold: float, stroke: float) -> list[Place] | None:
-    """The places of the digits of a number, left to right; None where the ink is one digit.
-
-    `ink` is light on black, `threshold` the level above which a pixel is ink, `stroke` the
-    strokes' width in pixels.
-    """
+def label_pieces(ink: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The connected pieces of ink above `threshold` (`ink` light on black): their labels (1..n),
+    their boxes (top, bottom, left, right) and their ink, for find_digits and pictures.digit_box."""
     pieces, count = ndimage.label(ink > threshold, structure=np.ones((3, 3)))
-    if not count:
-        return None
     boxes = np.array([(s[0].start, s[0].stop, s[1].start, s[1].stop) for s in ndimage.find_objects(pieces)])
     mass = np.bincount(pieces.ravel(), weights=ink.ravel(), minlength=count + 1)[1:]
+    return pieces, boxes.reshape(-1, 4), mass
+
+
+def group_box(group: list[int], boxes: np.ndarray) -> tuple[int, int, int, int]:
+    """(top, bottom, left, right) of the pieces of a group."""
+    return boxes[group, 0].min(), boxes[group, 1].max(), boxes[group, 2].min(), boxes[group, 3].max()
+
+
+def find_digits(pieces: np.ndarray, boxes: np.ndarray, mass: np.ndarray, stroke: float) -> list[Place] | None:
+    """The places of the digits of a number, left to right; None where the ink is one digit.
+
+    `pieces`, `boxes` and `mass` are label_pieces(), `stroke` the strokes' width in pixels.
+    """
+    if not len(mass):
+        return None
     groups = on_one_line(group_by_columns(boxes, mass), boxes, mass, REACH * stroke)
     if len(groups) == 2 and not a_pair(*groups, boxes):
         groups = [groups[0] + groups[1]]  # more likely one digit broken in two
-    line = max(boxes[g][:, 1].max() - boxes[g][:, 0].min() for g in groups)
+    line = max(group_box(g, boxes)[1] - group_box(g, boxes)[0] for g in groups)
     touching = TOUCHING_IN_NUMBER if len(groups) > 1 else TOUCHING
     places = []
     for group in groups:
         own = np.isin(pieces, np.array(group) + 1)
-        width = boxes[group][:, 3].max() - boxes[group][:, 2].min()
+        width = group_box(group, boxes)[3] - group_box(group, boxes)[2]
         if line < FLAT * stroke:  # a dash or a line, a stroke or two high: no digits side by side
             places += split_touching(own, 1)
         elif width > touching * line:  # clearly more than one digit: as many as its width holds
@@ -76,7 +86,7 @@ def a_pair(a: list[int], b: list[int], boxes: np.ndarray) -> bool:
     """Whether two groups are two digits side by side rather than one digit broken in two: apart
     left to right, as tall as each other within PAIR of the taller, and level with each other
     over PAIR of the shorter. (A longer number is known for one by its line, which may climb.)"""
-    (top_a, bottom_a), (top_b, bottom_b) = ((boxes[g][:, 0].min(), boxes[g][:, 1].max()) for g in (a, b))
+    (top_a, bottom_a, _, _), (top_b, bottom_b, _, _) = group_box(a, boxes), group_box(b, boxes)
     short, tall = sorted((bottom_a - top_a, bottom_b - top_b))
     level = min(bottom_a, bottom_b) - max(top_a, top_b) >= PAIR * short
     return bool(not shares_columns(a, b, boxes) and short >= PAIR * tall and level)
@@ -96,7 +106,7 @@ def group_by_columns(boxes: np.ndarray, mass: np.ndarray) -> list[list[int]]:
     near = gap <= 0.5 * np.maximum.outer(bottom - top, bottom - top)
     _, column = connected_components(csr_matrix((shared >= OVERLAP * narrower) & near), directed=False)
     groups = [list(big[column == c]) for c in range(column.max() + 1)]
-    spans = np.array([(boxes[g, 0].min(), boxes[g, 1].max(), boxes[g, 2].min(), boxes[g, 3].max()) for g in groups])
+    spans = np.array([group_box(g, boxes) for g in groups])
     rest = np.setdiff1d(np.arange(len(mass)), big)
     ys, xs = (boxes[rest, 0] + boxes[rest, 1]) / 2, (boxes[rest, 2] + boxes[rest, 3]) / 2
     inside = (
@@ -116,7 +126,7 @@ def on_one_line(groups: list[list[int]], boxes: np.ndarray, mass: np.ndarray, re
     neighbour to the left or right from top to bottom, so a line may climb or fall (a number
     photographed askew), and what lies above or below it (dust, a second line) is left out.
     A smaller group within `reach` pixels of one of them is part of it (a 5's bar drawn apart)."""
-    spans = np.array([(boxes[g][:, 0].min(), boxes[g][:, 1].max(), boxes[g][:, 2].min()) for g in groups])
+    spans = np.array([group_box(g, boxes) for g in groups])
     heights, inks = spans[:, 1] - spans[:, 0], np.array([mass[g].sum() for g in groups])
     sized = heights >= DIGIT_HEIGHT * heights.max()
     order = [i for i in np.argsort(spans[:, 2]) if sized[i]]
@@ -146,14 +156,13 @@ def on_one_line(groups: list[list[int]], boxes: np.ndarray, mass: np.ndarray, re
 
 
 def shares_columns(a: list[int], b: list[int], boxes: np.ndarray) -> bool:
-    return bool(min(boxes[a][:, 3].max(), boxes[b][:, 3].max()) > max(boxes[a][:, 2].min(), boxes[b][:, 2].min()))
+    (_, _, left_a, right_a), (_, _, left_b, right_b) = group_box(a, boxes), group_box(b, boxes)
+    return bool(min(right_a, right_b) > max(left_a, left_b))
 
 
 def box_distance(a: list[int], b: list[int], boxes: np.ndarray) -> int:
     """The gap between two groups' boxes, the larger of across and up or down; 0 if they overlap."""
-    (top_a, bottom_a, left_a, right_a), (top_b, bottom_b, left_b, right_b) = (
-        (boxes[g][:, 0].min(), boxes[g][:, 1].max(), boxes[g][:, 2].min(), boxes[g][:, 3].max()) for g in (a, b)
-    )
+    (top_a, bottom_a, left_a, right_a), (top_b, bottom_b, left_b, right_b) = group_box(a, boxes), group_box(b, boxes)
     return int(max(0, left_a - right_b, left_b - right_a, top_a - bottom_b, top_b - bottom_a))
 
 

@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 from scipy import ndimage
 
-from mnist_cnn.digits import Place, find_digits
+from mnist_cnn.digits import Place, find_digits, label_pieces
 from mnist_cnn.errors import UserError
 from mnist_cnn.lines import crossing_lines
 
@@ -194,9 +194,10 @@ def digits_on_paper(gray: np.ndarray, invert: str) -> list[Digit]:
         fringe = ndimage.binary_dilation(lines, iterations=2) & (ink <= threshold)  # the lines' faint edges
         ink = np.where(lines | fringe, 0, ink)
         threshold = ink_threshold(ink, floor)
-    places = find_digits(ink, threshold, width)
+    pieces, boxes, mass = label_pieces(ink, threshold)
+    places = find_digits(pieces, boxes, mass, width)
     if places is None:  # one digit, as most pictures hold
-        places = [Place(digit_box(ink, threshold, width), None)]
+        places = [Place(digit_box(pieces, boxes, mass, width), None)]
     digits = []
     for place in places:
         top, bottom, left, right = place.box
@@ -307,19 +308,17 @@ def ink_threshold(ink: np.ndarray, floor: float) -> float:
     return max(floor / 2, 0.1 * strong)  # below `strong`: its 50 pixels are ink for digit_box
 
 
-def digit_box(ink: np.ndarray, threshold: float, width: float) -> tuple[int, int, int, int]:
-    """(top, bottom, left, right) of the digit: of the groups of ink above `threshold` whose
-    pieces lie within a few stroke widths (`width`) of each other (a 5's detached bar, a stroke
+def digit_box(pieces: np.ndarray, boxes: np.ndarray, mass: np.ndarray, width: float) -> tuple[int, int, int, int]:
+    """(top, bottom, left, right) of the digit: of the groups of pieces of ink (digits.label_pieces)
+    that lie within a few stroke widths (`width`) of each other (a 5's detached bar, a stroke
     broken where the pen skipped or a line was taken out), the one with the most ink. Specks,
     dust and marks farther away are left out, and so are the crumbs inside the group."""
-    pieces, count = ndimage.label(ink > threshold, structure=np.ones((3, 3)))
-    boxes = np.array([(s[0].start, s[0].stop, s[1].start, s[1].stop) for s in ndimage.find_objects(pieces)])
+    count = len(mass)
     if count > 1:
         reach = int(PIECE_REACH * width) + 2
         groups, _ = ndimage.label(ndimage.maximum_filter(pieces > 0, size=2 * reach + 1))
         group_of = np.zeros(count + 1, np.int64)
         group_of[pieces.ravel()] = groups.ravel()  # every pixel of a piece is in its group
-        mass = np.bincount(pieces.ravel(), weights=ink.ravel(), minlength=count + 1)[1:]
         group_of = group_of[1:]
         ours = group_of == np.argmax(np.bincount(group_of, weights=mass))
         boxes = boxes[ours & (mass >= min(SPECK * mass[ours].sum(), mass[ours].max()))]
