@@ -76,27 +76,26 @@ def to_grayscale(img: Image.Image) -> np.ndarray:
         # 16-bit and 32-bit gray keep their full range; 8-bit data stored in mode I does not.
         return gray / 257.0 if gray.max() > 255 else np.clip(gray, 0, 255)
     if img.has_transparency_data:
-        img = opaque_part(img.convert("RGBA"))
         canvas = Image.new("RGBA", img.size, "white")
-        img = Image.alpha_composite(canvas, img)
+        img = Image.alpha_composite(canvas, img.convert("RGBA"))
     return np.asarray(img.convert("L"), dtype=np.float32)
 
 
-def opaque_part(img: Image.Image) -> Image.Image:
-    """A picture with a transparent margin round it (a page exported with room to spare) is its
-    opaque box: laid on white, the margin would be a frame of paper round a page of another colour.
-    Ink on a transparent canvas is no such box: its strokes fill little of their bounding box, or,
-    a single straight stroke that fills it, are all of one level, with no page behind them."""
+def opaque_box(img: Image.Image) -> tuple[int, int, int, int] | None:
+    """The (left, top, right, bottom) of a page exported with a transparent margin round it (room
+    to spare on a canvas), or None. Laid on white, the margin would be a frame of paper round a
+    page of another colour. Ink on a transparent canvas is no such page: its strokes fill little
+    of their bounding box, or, a single straight stroke that fills it, are all of one level."""
     opaque = np.asarray(img.getchannel("A")) > 127
     rows, cols = np.flatnonzero(opaque.any(axis=1)), np.flatnonzero(opaque.any(axis=0))
     if not rows.size:
-        return img
+        return None
     box = (int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1)
     if opaque[box[1] : box[3], box[0] : box[2]].mean() < 0.95 or min(box[2] - box[0], box[3] - box[1]) < 8:
-        return img
+        return None
     page = np.asarray(img.crop(box).convert("L"), dtype=np.float32)
-    ink = np.abs(page - np.median(page)) > 4 * NOISE_FLOOR  # something drawn on the page
-    return img.crop(box) if ink.mean() >= 0.01 else img
+    drawn = np.abs(page - np.median(page)) > 4 * NOISE_FLOOR  # something drawn on the page
+    return box if drawn.mean() >= 0.01 else None
 
 
 @dataclass
@@ -115,18 +114,21 @@ def read_digits(img: Image.Image, invert: str = "auto") -> list[Digit]:
     invert: "auto" decides from the picture, "yes" for dark ink on light paper, "no" for light
     ink on dark. Raises UserError("no digit found") for a picture without ink.
     """
-    gray = to_grayscale(img)
+    page = opaque_box(img.convert("RGBA")) if img.has_transparency_data else None
+    left, top = page[:2] if page else (0, 0)
+    gray = to_grayscale(img.crop(page) if page else img)
     if min(gray.shape) < 8:
         raise UserError(f"no digit found (the picture is only {gray.shape[1]}x{gray.shape[0]} pixels)")
     sheet = sheet_box(gray)
+    found = None
     if sheet is not None:
         try:
             found = digits_on_paper(gray[sheet], invert)
-            top, left = sheet[0].start, sheet[1].start
-            return [Digit(d.image, (d.box[0] + left, d.box[1] + top, d.box[2] + left, d.box[3] + top)) for d in found]
+            left, top = left + sheet[1].start, top + sheet[0].start
         except UserError:
             pass  # a solid shape, such as a marker's "1" cropped tightly, rather than a sheet
-    return digits_on_paper(gray, invert)
+    found = found or digits_on_paper(gray, invert)
+    return [Digit(d.image, (d.box[0] + left, d.box[1] + top, d.box[2] + left, d.box[3] + top)) for d in found]
 
 
 def preprocess(img: Image.Image, invert: str = "auto") -> np.ndarray:

@@ -285,6 +285,8 @@ def test_a_page_with_a_transparent_margin_is_read_as_the_page_not_framed_in_whit
     canvas.paste(page, (40, 40))
     assert_mnist_like(pictures.preprocess(canvas))
     np.testing.assert_allclose(pictures.preprocess(canvas), pictures.preprocess(page), atol=2)
+    left, top, right, bottom = pictures.read_digits(canvas)[0].box  # in the picture's own pixels
+    assert 40 <= left < right <= 160 and 40 <= top < bottom <= 200
 
 
 def test_a_heavy_digit_that_covers_half_its_small_picture_is_found():
