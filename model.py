@@ -19,9 +19,9 @@ import sys
 from functools import partial
 from pathlib import Path
 
-from mnist_cnn import figures, recipe
+from mnist_cnn import figures, recipe, resume
 from mnist_cnn.errors import UserError, run_script
-from mnist_cnn.storage import DEFAULT_WEIGHTS
+from mnist_cnn.storage import DEFAULT_WEIGHTS, WriteError, check_writable
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -69,19 +69,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    state = resume.state_dir(args.weights)
+    for place in (args.weights, state / "run.json", args.plot):  # a second, not a whole run, to find out
+        check_writable(place)
     from mnist_cnn.mnist import load_mnist, split_validation  # reads the data before TensorFlow loads
 
     (x_train, y_train), (x_test, y_test) = load_mnist(args.data)
     train_data, val_data = split_validation(x_train, y_train)
 
-    from mnist_cnn import resume
     from mnist_cnn.backend import keras
     from mnist_cnn.network import build_model, save_weights
     from mnist_cnn.training import ResumeNotice, train
 
     # What must not change between an interrupted run and the one that resumes it.
     settings = {**args.recipe.settings(), "data": str(Path(args.data).resolve()) if args.data else None}
-    state = resume.state_dir(args.weights)
     with resume.exclusive_state(state):
         seed = resume.start_or_resume(state, settings, args.seed, args.fresh)
         keras.utils.set_random_seed(seed)
@@ -91,12 +92,14 @@ def main(argv: list[str] | None = None) -> None:
         notice = ResumeNotice(state)
         try:
             history = train(model, train_data, val_data, args.recipe, state, [notice])
+        except WriteError as e:
+            raise kept_for_resume(e, state) from None
         except OSError as e:
-            if not notice.first or not (state / "backup").exists():  # not while restoring the backup
-                raise
-            raise UserError(
-                f"cannot resume from {state}/: its backup is unreadable ({e}); add --fresh to start over"
-            ) from None
+            if notice.first and (state / "backup").exists():  # while restoring the backup
+                raise UserError(
+                    f"cannot resume from {state}/: its backup is unreadable ({e}); add --fresh to start over"
+                ) from None
+            raise kept_for_resume(WriteError(Path(e.filename or state), e), state) from None  # CSVLogger's
         except KeyboardInterrupt:
             done = resume.epochs_done(state)
             if not done:
@@ -108,15 +111,27 @@ def main(argv: list[str] | None = None) -> None:
         accuracies = history["val_accuracy"]
         kept = len(accuracies) if args.recipe.plain else accuracies.index(max(accuracies)) + 1
         print(f"kept epoch {kept} of {len(accuracies)} (validation accuracy {accuracies[kept - 1]:.4f})")
-        save_weights(model, args.weights)
         test_loss, test_accuracy = model.evaluate(x_test, y_test, batch_size=256, verbose=0)
         print(f"test accuracy: {test_accuracy:.4f}  test loss: {test_loss:.4f}")
-        figures.save_plot(history, args.plot, test_accuracy)
+        try:
+            save_weights(model, args.weights)
+            figures.save_plot(history, args.plot, test_accuracy)
+        except WriteError as e:
+            raise kept_for_resume(e, state) from None
         shutil.rmtree(state)  # the run is complete: nothing left to resume
     print(f"saved {args.weights} and {args.plot}")
     if not args.no_show and figures.has_display():
         draw = partial(figures.draw_history, history=history, test_accuracy=test_accuracy)
         figures.show_window(figures.PLOT_WINDOW_TITLE, draw, figures.HISTORY_SIZE)
+
+
+def kept_for_resume(error: WriteError, state: Path) -> UserError:
+    """The one line for a write that failed in the middle of a run (a full disk): what failed, and
+    that the same command goes on from the last finished epoch once it can write again."""
+    if not resume.epochs_done(state):
+        shutil.rmtree(state, ignore_errors=True)
+        return UserError(f"{error}; no epoch had finished, so nothing is kept")
+    return UserError(f"{error}; the finished epochs are kept in {state}/: make room and run the same command to resume")
 
 
 if __name__ == "__main__":

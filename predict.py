@@ -25,7 +25,7 @@ import numpy as np
 from mnist_cnn import figures
 from mnist_cnn.batches import decoded_in_workers, find_images, prepared_chunks, quiet_pillow
 from mnist_cnn.errors import UserError, run_script
-from mnist_cnn.storage import DEFAULT_WEIGHTS
+from mnist_cnn.storage import DEFAULT_WEIGHTS, WriteError, check_writable
 
 
 def load_model(weights: Path):
@@ -111,6 +111,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Predict every image given; returns the exit status: 1 if any image failed."""
     args = parse_args(argv)
+    if args.preview is not None:
+        check_writable(args.preview)  # before any reading, not after the first picture
     quiet_pillow()
     files, errors = find_images(args.paths)
     for path, message in errors:
@@ -123,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         print("predict.py: no display: --show opens no window (use --preview FILE.png)", file=sys.stderr)
         args.show = False
 
-    model, failed, number = None, bool(errors), 0
+    model, failed, number, unwritten = None, bool(errors), 0, None
     # Many files are decoded by worker processes, so this one is free to import TensorFlow meanwhile.
     loader = ThreadPoolExecutor(max_workers=1)
     loading = loader.submit(load_model, args.weights) if decoded_in_workers(len(files)) else None
@@ -148,12 +150,17 @@ def main(argv: list[str] | None = None) -> int:
             draw = partial(
                 figures.draw_prediction, path=path, picture=picture, digits=digits, probabilities=probabilities
             )
-            if args.preview is not None:
-                figures.save_figure(
-                    preview_path(args.preview, number, len(files)), draw, figures.prediction_size(digits)
-                )
+            if args.preview is not None and unwritten is None:
+                try:
+                    figures.save_figure(
+                        preview_path(args.preview, number, len(files)), draw, figures.prediction_size(digits)
+                    )
+                except WriteError as e:  # a full disk: the readings go on, the previews stop, its line comes last
+                    unwritten = e
             if args.show:
                 figures.show_window(f"predict.py: {path.name}", draw, figures.prediction_size(digits))
+    if unwritten is not None:
+        raise unwritten
     return 1 if failed else 0
 
 

@@ -4,7 +4,7 @@ One concern per module; only those marked (TensorFlow) import it, so that checks
 stay fast:
 
     errors.py    the user's error (one line, no traceback) and how a script ends on it
-    storage.py   files written whole or not at all
+    storage.py   files written whole or not at all, places checked for writing first
     backend.py   TensorFlow and Keras, imported once, quietly, with oneDNN on (TensorFlow)
     network.py   the network, its weights saved and loaded (TensorFlow)
     mnist.py     MNIST read and checked, the validation split

@@ -6,12 +6,13 @@
 predict.py feeds it the same pixels it would see in MNIST.
 """
 
+import io
 from pathlib import Path
 
 from mnist_cnn.backend import keras
 from mnist_cnn.errors import UserError
 from mnist_cnn.mnist import IMAGE_SHAPE, NUM_CLASSES
-from mnist_cnn.storage import atomic_path
+from mnist_cnn.storage import write_atomically
 
 
 def normalize(x):
@@ -36,9 +37,28 @@ def build_model() -> keras.Model:
 
 
 def save_weights(model: keras.Model, path: Path) -> None:
-    """Save the weights whole or not at all (see storage.atomic_path)."""
-    with atomic_path(path) as tmp:
-        model.save_weights(tmp)
+    """Save the weights (and the optimizer's state, if compiled) as Keras' .weights.h5 would,
+    whole or not at all; a failed write is a storage.WriteError."""
+    write_atomically(path, weights_bytes(model))
+
+
+def weights_bytes(model: keras.Model) -> bytes:
+    """The bytes of the .weights.h5 file model.save_weights() writes, made in memory.
+
+    h5py writing straight to a full disk leaves its file half-open, and Python crashes on its
+    way out (three "Can't decrement id ref count", then a segmentation fault, with Keras 3.15.1):
+    made in memory, the file reaches the disk in one plain write whose failure is an ordinary
+    OSError. save_weights() takes only a path, so this calls the saving library under it.
+    """
+    from keras.src.saving import saving_lib  # here, after backend has imported Keras quietly
+
+    buffer = io.BytesIO()
+    store = saving_lib.H5IOStore(buffer, mode="w")
+    try:
+        saving_lib._save_state(model, weights_store=store, assets_store=None, inner_path="", visited_saveables=set())
+    finally:
+        store.close()
+    return buffer.getvalue()
 
 
 def load_model(weights: Path) -> keras.Model:

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from mnist_cnn.errors import UserError
-from mnist_cnn.storage import atomic_path
+from mnist_cnn.storage import WriteError, write_atomically
 
 try:
     import fcntl
@@ -35,8 +35,11 @@ def exclusive_state(state: Path) -> Iterator[None]:
     It is an flock, which the kernel drops when its process dies: a killed run leaves no stale lock.
     """
     while True:
-        state.mkdir(parents=True, exist_ok=True)
-        fd = os.open(state / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            state.mkdir(parents=True, exist_ok=True)
+            fd = os.open(state / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as e:
+            raise WriteError(state / "lock", e) from None
         if fcntl is None:
             break
         try:
@@ -84,8 +87,7 @@ def start_or_resume(state: Path, settings: dict, seed: int | None, fresh: bool) 
         if path.name != "lock":
             shutil.rmtree(path) if path.is_dir() else path.unlink()
     seed = seed if seed is not None else int.from_bytes(os.urandom(2), "little")
-    with atomic_path(state / "run.json") as tmp:
-        tmp.write_text(json.dumps({"settings": settings, "seed": seed}))
+    write_atomically(state / "run.json", json.dumps({"settings": settings, "seed": seed}))
     return seed
 
 

@@ -1,5 +1,6 @@
 """Training with Keras' fit(): the recipe's learning-rate schedule, the best epoch kept, state saved each epoch."""
 
+import json
 import math
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ from mnist_cnn.network import save_weights
 from mnist_cnn.pipeline import make_dataset
 from mnist_cnn.recipe import Recipe
 from mnist_cnn.resume import history_path, read_history
+from mnist_cnn.storage import write_atomically
 
 
 class KeepBest(keras.callbacks.Callback):
@@ -28,6 +30,18 @@ class KeepBest(keras.callbacks.Callback):
         if logs["val_accuracy"] > self.best:
             self.best = logs["val_accuracy"]
             save_weights(self.model, self.path)
+
+
+class Backup(keras.callbacks.BackupAndRestore):
+    """Keras' BackupAndRestore (model and optimizer, the schedule's step included, restored when
+    training starts), with each file written whole by network.save_weights: a kill in the middle
+    of a backup leaves the previous one, and a full disk is a WriteError, not h5py's crash."""
+
+    def _save_model(self) -> None:
+        save_weights(self.model, Path(self._weights_path))
+        # Written second: a kill between the two trains the last epoch again rather than skip one.
+        metadata = {"epoch": self._current_epoch, "batch": self._last_batch_seen}
+        write_atomically(Path(self._training_metadata_path), json.dumps(metadata))
 
 
 class ResumeNotice(keras.callbacks.Callback):
@@ -83,11 +97,8 @@ def train(
     if not recipe.plain:
         done = read_history(history)
         callbacks.append(KeepBest(best_path, max(done.get("val_accuracy", []), default=-math.inf)))
-    # Model and optimizer state (the learning-rate schedule's step included). Two copies, so a
-    # kill in the middle of writing one still leaves the other; model.py removes them at the end.
-    callbacks.append(
-        keras.callbacks.BackupAndRestore(state / "backup", double_checkpoint=True, delete_checkpoint=False)
-    )
+    # model.py removes the backup once the run's weights are saved.
+    callbacks.append(Backup(str(state / "backup"), delete_checkpoint=False))
     model.fit(
         make_dataset(*train_data, recipe.batch_size, shuffle=True, augment=not recipe.plain),
         validation_data=make_dataset(*val_data, 1024),

@@ -1,9 +1,11 @@
 """model.py: the network's design, data loading and its errors, safe saving, the plot, the CLI."""
 
+import errno
 import os
 import re
 from pathlib import Path
 
+import h5py
 import keras
 import numpy as np
 import pytest
@@ -67,21 +69,43 @@ def test_saved_files_are_ordinary_files_not_private_temporaries(tmp_path):
     assert (tmp_path / "results.png").stat().st_mode & 0o777 == 0o644
 
 
-def test_weights_write_that_crashes_midway_keeps_the_previous_weights(tmp_path, monkeypatch):
+def test_weights_write_that_fails_midway_keeps_the_previous_weights(tmp_path):
     target = tmp_path / "model.weights.h5"
-    net = network.build_model()
-    network.save_weights(net, target)
+    network.save_weights(network.build_model(), target)
     good = target.read_bytes()
 
-    def crash_after_partial_write(path, *args, **kwargs):
-        Path(path).write_bytes(good[:100])
-        raise OSError("killed")
-
-    monkeypatch.setattr(net, "save_weights", crash_after_partial_write)
-    with pytest.raises(OSError):
-        network.save_weights(net, target)
+    with (
+        pytest.raises(storage.WriteError, match=f"cannot write {target}: no space left on device"),
+        storage.atomic_path(target) as tmp,
+    ):
+        tmp.write_bytes(good[:100])
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
     assert target.read_bytes() == good
     assert list(tmp_path.iterdir()) == [target]
+
+
+def hdf5_contents(path: Path) -> dict:
+    """Every dataset of an HDF5 file by name, and every group's attributes."""
+    contents = {}
+    with h5py.File(path) as f:
+        f.visititems(lambda name, o: contents.update({name: o[()] if isinstance(o, h5py.Dataset) else dict(o.attrs)}))
+    return contents
+
+
+def test_weights_made_in_memory_are_the_file_keras_writes(tmp_path):
+    net = network.build_model()
+    net.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    net.fit(np.zeros((4, 28, 28, 1)), np.arange(4), verbose=0)  # optimizer state too, as training saves it
+    network.save_weights(net, tmp_path / "ours.weights.h5")
+    net.save_weights(tmp_path / "keras.weights.h5")
+    ours, theirs = hdf5_contents(tmp_path / "ours.weights.h5"), hdf5_contents(tmp_path / "keras.weights.h5")
+    assert ours.keys() == theirs.keys() and any("optimizer" in name for name in ours)
+    for name, value in ours.items():
+        np.testing.assert_array_equal(value, theirs[name], err_msg=name)
+    loaded = network.build_model()
+    loaded.load_weights(tmp_path / "ours.weights.h5")
+    for ours, theirs in zip(loaded.get_weights(), net.get_weights(), strict=True):
+        np.testing.assert_array_equal(ours, theirs)
 
 
 def write_npz(path: Path, **overrides) -> Path:
