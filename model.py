@@ -19,7 +19,7 @@ import sys
 from functools import partial
 from pathlib import Path
 
-from mnist_cnn import figures, recipe, resume
+from mnist_cnn import figures, novelty, recipe, resume
 from mnist_cnn.errors import UserError, run_script
 from mnist_cnn.storage import DEFAULT_WEIGHTS, WriteError, check_writable
 
@@ -54,6 +54,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, help="random seed for a reproducible run (default: a fresh one, printed)")
     parser.add_argument("--no-show", action="store_true", help="save the plot without opening a window")
     parser.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="no training: compute the digit stats that tell digits from non-digits (model.digits.npz) "
+        "for existing --weights",
+    )
+    parser.add_argument(
         "--fresh", action="store_true", help="start over, discarding the state of an interrupted run (model.resume/)"
     )
     args = parser.parse_args(argv)
@@ -69,16 +75,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    state = resume.state_dir(args.weights)
-    for place in (args.weights, state / "run.json", args.plot):  # a second, not a whole run, to find out
+    state, stats = resume.state_dir(args.weights), novelty.stats_path(args.weights)
+    places = [stats] if args.calibrate else [args.weights, state / "run.json", args.plot, stats]
+    for place in places:  # a second, not a whole run, to find out
         check_writable(place)
+    if args.calibrate and not args.weights.is_file():
+        raise UserError(f"{args.weights}: no such weights to calibrate; train them with python3 model.py")
     from mnist_cnn.mnist import load_mnist, split_validation  # reads the data before TensorFlow loads
 
     (x_train, y_train), (x_test, y_test) = load_mnist(args.data)
     train_data, val_data = split_validation(x_train, y_train)
 
     from mnist_cnn.backend import keras
-    from mnist_cnn.network import build_model, save_weights
+    from mnist_cnn.network import build_model, load_model, save_weights
+
+    if args.calibrate:
+        save_digit_stats(load_model(args.weights), train_data, val_data, stats)
+        print(f"saved {stats}")
+        return
     from mnist_cnn.training import ResumeNotice, train
 
     # What must not change between an interrupted run and the one that resumes it.
@@ -115,14 +129,25 @@ def main(argv: list[str] | None = None) -> None:
         print(f"test accuracy: {test_accuracy:.4f}  test loss: {test_loss:.4f}")
         try:
             save_weights(model, args.weights)
+            save_digit_stats(model, train_data, val_data, stats)
             figures.save_plot(history, args.plot, test_accuracy)
         except WriteError as e:
             raise kept_for_resume(e, state) from None
         shutil.rmtree(state)  # the run is complete: nothing left to resume
-    print(f"saved {args.weights} and {args.plot}")
+    print(f"saved {args.weights}, {stats} and {args.plot}")
     if not args.no_show and figures.has_display():
         draw = partial(figures.draw_history, history=history, test_accuracy=test_accuracy)
         figures.show_window(figures.PLOT_WINDOW_TITLE, draw, figures.HISTORY_SIZE)
+
+
+def save_digit_stats(model, train_data: tuple, val_data: tuple, path: Path) -> None:
+    """Where the training digits lie in the network's 128-unit layer, and the distance beyond which
+    a picture is not a digit (mnist_cnn/novelty.py), saved beside the weights for predict.py."""
+    from mnist_cnn.network import features_and_probabilities
+
+    train_features, _ = features_and_probabilities(model, train_data[0])
+    validation = features_and_probabilities(model, val_data[0])
+    novelty.save_stats(novelty.calibrate((train_features, train_data[1]), validation), path)
 
 
 def kept_for_resume(error: WriteError, state: Path) -> UserError:

@@ -20,53 +20,23 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 
-import numpy as np
-
-from mnist_cnn import figures
+from mnist_cnn import figures, novelty, reading
 from mnist_cnn.batches import decoded_in_workers, find_images, prepared_chunks, quiet_pillow
 from mnist_cnn.errors import UserError, run_script
 from mnist_cnn.storage import DEFAULT_WEIGHTS, WriteError, check_writable
 
 
-def load_model(weights: Path):
-    """The network with `weights`; imports TensorFlow, so it is called after every cheap check."""
-    from mnist_cnn.network import load_model
-
-    return load_model(weights)
-
-
-def format_top(probabilities: np.ndarray, k: int) -> str:
-    """'7 (98.6%)', or the k most likely digits: '7 (98.6%)  1 (0.9%)  2 (0.3%)'."""
-    order = np.argsort(probabilities)[::-1][:k]
-    return "  ".join(f"{digit} ({probabilities[digit]:.1%})" for digit in order)
-
-
-def format_reading(probabilities: list[np.ndarray], k: int) -> str:
-    """One digit as format_top(); a number as its digits and the confidence of the least sure one,
-    '2026 (97.1%)', then with k > 1 each digit's k most likely: '2026 (97.1%): 2 (99.0%)  3 (0.6%) | ...'."""
-    if len(probabilities) == 1:
-        return format_top(probabilities[0], k)
-    number = "".join(str(int(np.argmax(p))) for p in probabilities)
-    text = f"{number} ({min(p.max() for p in probabilities):.1%})"
-    return text + ": " + " | ".join(format_top(p, k) for p in probabilities) if k > 1 else text
-
-
-def json_record(path: Path, digits: list, probabilities: list[np.ndarray]) -> dict:
-    """The reading of one picture as JSON: the number, and each digit with its box in the picture's
-    pixels (left, top, right, bottom); one digit also at the top level, as before numbers were read."""
-    each = [
-        {
-            "digit": int(np.argmax(p)),
-            "confidence": float(p.max()),
-            "box": list(d.box),
-            "probabilities": p.round(6).tolist(),
-        }
-        for d, p in zip(digits, probabilities, strict=True)
-    ]
-    record = {"path": str(path), "number": "".join(str(e["digit"]) for e in each), "digits": each}
-    if len(each) == 1:
-        record.update({key: each[0][key] for key in ("digit", "confidence", "probabilities")})
-    return record
+def load_reader(weights: Path) -> reading.Reader:
+    """The network with `weights` and their digit stats; imports TensorFlow, so it is called after
+    every cheap check. Weights saved without stats read every mark as a digit, and it says so."""
+    reader = reading.Reader(weights)
+    if reader.stats is None:
+        print(
+            f"predict.py: note: no {novelty.stats_path(weights)} beside the weights, so nothing is called "
+            f"'not a digit'; make it with python3 model.py --calibrate --weights {weights}",
+            file=sys.stderr,
+        )
+    return reader
 
 
 def preview_path(preview: Path, index: int, count: int) -> Path:
@@ -125,40 +95,38 @@ def main(argv: list[str] | None = None) -> int:
         print("predict.py: no display: --show opens no window (use --preview FILE.png)", file=sys.stderr)
         args.show = False
 
-    model, failed, number, unwritten = None, bool(errors), 0, None
+    reader, failed, number, unwritten = None, bool(errors), 0, None
     # Many files are decoded by worker processes, so this one is free to import TensorFlow meanwhile.
     loader = ThreadPoolExecutor(max_workers=1)
-    loading = loader.submit(load_model, args.weights) if decoded_in_workers(len(files)) else None
+    loading = loader.submit(load_reader, args.weights) if decoded_in_workers(len(files)) else None
     loader.shutdown(wait=False)
     for chunk in prepared_chunks(files, args.invert, keep_pictures):
-        ready = [d.image for _, digits, _ in chunk if not isinstance(digits, UserError) for d in digits]
-        if ready:
-            model = model or (loading.result() if loading else load_model(args.weights))
-            batch_probabilities = iter(np.asarray(model(np.stack(ready), training=False), dtype=np.float64))
+        found = [d for _, digits, _ in chunk if not isinstance(digits, UserError) for d in digits]
+        if found:
+            reader = reader or (loading.result() if loading else load_reader(args.weights))
+            read = iter(reader.read(found))
         for path, digits, picture in chunk:
             number += 1
             if isinstance(digits, UserError):
                 report_error(str(digits), args.json, path)
                 failed = True
                 continue
-            probabilities = [next(batch_probabilities) for _ in digits]
+            pieces = reading.judge([next(read) for _ in digits])
             if args.json:
-                print(json.dumps(json_record(path, digits, probabilities)), flush=True)
+                print(json.dumps(reading.json_record(path, pieces)), flush=True)
             else:
-                reading = format_reading(probabilities, args.top)
-                print(reading if single else f"{path}: {reading}")
-            draw = partial(
-                figures.draw_prediction, path=path, picture=picture, digits=digits, probabilities=probabilities
-            )
+                text = reading.format_reading(pieces, args.top)
+                print(text if single else f"{path}: {text}")
+            draw = partial(figures.draw_prediction, path=path, picture=picture, pieces=pieces)
             if args.preview is not None and unwritten is None:
                 try:
                     figures.save_figure(
-                        preview_path(args.preview, number, len(files)), draw, figures.prediction_size(digits)
+                        preview_path(args.preview, number, len(files)), draw, figures.prediction_size(pieces)
                     )
                 except WriteError as e:  # a full disk: the readings go on, the previews stop, its line comes last
                     unwritten = e
             if args.show:
-                figures.show_window(f"predict.py: {path.name}", draw, figures.prediction_size(digits))
+                figures.show_window(f"predict.py: {path.name}", draw, figures.prediction_size(pieces))
     if unwritten is not None:
         raise unwritten
     return 1 if failed else 0

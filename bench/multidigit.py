@@ -5,16 +5,17 @@
 Each number is 2 to 6 MNIST *test* digits (never trained on), each 4 times MNIST's size, cropped
 to its ink, scaled by 0.85 to 1.15, moved up or down by up to 20 pixels, and set beside the
 last with a gap of -2 to 30 pixels (about one pair in six touches or nearly), dark ink on white.
-Every number goes through predict.py's own pipeline; the script prints the share of numbers read
-exactly (every digit, none missing or extra) and of digits read right where the count was right.
+Every number goes through predict.py's own pipeline and verdict (a digit left out as "not a
+digit" is missing); the script prints the share of numbers read exactly (every digit, none
+missing or extra) and of digits read right where the count was right.
 """
 
 import numpy as np
 from common import bench_parser, mnist_test, parse_data
 from PIL import Image
 
-from mnist_cnn.network import load_model
 from mnist_cnn.pictures import read_digits
+from mnist_cnn.reading import Reader, judge
 
 
 def compose(digits: list[np.ndarray], rng: np.random.Generator) -> Image.Image:
@@ -42,13 +43,14 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="the set's seed (default: 0)")
     args = parse_data(parser)
     x_test, y_test = mnist_test(args.data)
-    net = load_model(args.weights)
+    reader = Reader(args.weights)
     rng = np.random.default_rng(args.seed)
-    exact, counted, digits_right, digits_total = 0, 0, 0, 0
+    exact, counted, digits_right, digits_total, left_out = 0, 0, 0, 0, 0
     for _ in range(args.count):
         chosen = rng.choice(len(x_test), int(rng.integers(2, 7)), replace=False)
-        found = read_digits(compose(list(x_test[chosen]), rng))
-        answers = np.argmax(net.predict(np.stack([d.image for d in found]), verbose=0), axis=1)
+        pieces = judge(reader.read(read_digits(compose(list(x_test[chosen]), rng))))
+        answers = np.array([piece.answer for piece in pieces if piece.is_digit])
+        left_out += sum(not piece.is_digit for piece in pieces)
         exact += len(answers) == len(chosen) and bool((answers == y_test[chosen]).all())
         if len(answers) == len(chosen):
             counted += 1
@@ -58,6 +60,7 @@ def main() -> None:
     print(f"  read exactly:                 {exact / args.count:.1%}")
     print(f"  the right count of digits:    {counted / args.count:.1%}")
     print(f"  digits right, where counted:  {digits_right / max(digits_total, 1):.1%}")
+    print(f"  digits left out as not digits: {left_out}")
 
 
 if __name__ == "__main__":

@@ -21,7 +21,8 @@ from common import ROOT, bench_parser
 from PIL import Image
 from realistic import preprocess_both_ways
 
-from mnist_cnn.network import load_model
+from mnist_cnn.pictures import Digit
+from mnist_cnn.reading import Reader, judge
 
 
 def read_labels(folder: Path) -> list[dict]:
@@ -91,16 +92,21 @@ def main() -> None:
     rows = read_labels(args.folder)
     both = [preprocess_both_ways(row["path"]) for row in rows]
     ours, naive = np.stack([b[0] for b in both]), np.stack([b[1] for b in both])
-    net = load_model(args.weights)
-    probabilities = net.predict(ours, batch_size=256, verbose=0)
+    reader = Reader(args.weights)
+    pieces = [judge([piece])[0] for piece in reader.read([Digit(image, (0, 0, 0, 0)) for image in ours])]
+    probabilities = np.stack([piece.probabilities for piece in pieces])
+    refused = np.array([not piece.is_digit for piece in pieces])
     answers = np.argmax(probabilities, axis=1)
     labels = np.array([row["label"] for row in rows])
-    right = answers == labels
-    right_naive = np.argmax(net.predict(naive, batch_size=256, verbose=0), axis=1) == labels
+    right = (answers == labels) & ~refused
+    right_naive = np.argmax(reader.model.predict(naive, batch_size=256, verbose=0)[1], axis=1) == labels
     found_none = int((ours.reshape(len(ours), -1).max(axis=1) == 0).sum())
 
     print(f"{len(rows)} single-digit pictures in {args.folder}, weights {args.weights}")
-    print(f"  predict.py: {right.sum()} of {len(rows)} right, {right.mean():.2%} ({found_none} as no digit or several)")
+    print(
+        f"  predict.py: {right.sum()} of {len(rows)} right, {right.mean():.2%} ({found_none} as no digit or several,"
+        f" {refused.sum()} as not a digit, of which {(refused & (answers == labels)).sum()} would have read right)"
+    )
     print(f"  naive invert-and-resize: {right_naive.mean():.2%}")
     print("  by kind:")
     accuracy_by(rows, "kind", right, right_naive)
@@ -110,8 +116,9 @@ def main() -> None:
     print("  misread:")
     for i in np.flatnonzero(~right):
         first, second = np.argsort(probabilities[i])[::-1][:2]
+        verdict = f"not a digit (closest {first})" if refused[i] else f"read as {first}"
         print(
-            f"    {rows[i]['file']} ({rows[i]['kind']}): {labels[i]} read as {first} ({probabilities[i][first]:.0%}),"
+            f"    {rows[i]['file']} ({rows[i]['kind']}): {labels[i]} {verdict} ({probabilities[i][first]:.0%}),"
             f" then {second} ({probabilities[i][second]:.0%})"
         )
     if args.sheet:

@@ -23,7 +23,7 @@ DIGIT_HEIGHT = 0.45  # a group less tall than this share of the line is a mark (
 TOUCHING = 2.0  # a group this many times wider than the line is tall is digits that touch...
 TOUCHING_IN_NUMBER = 1.3  # ...or this many, in a number of other digits: the line's digits are narrower
 DIGIT_WIDTH = 0.75  # a digit's width as a share of the line's height, for how many a wide group holds
-FLAT = 3  # ink less than this many strokes' widths high is a line, never digits that touch
+FLAT = 3  # ink less than this many strokes' widths high or thick is a line, never digits that touch
 MOST_DIGITS = 12  # a group is split into at most this many
 NECK_WIDTH = 0.9  # a group wider than this share of the line's height may be two digits that touch...
 TALL = 0.7  # ...and each side of that column is at least this share of the group's height
@@ -71,7 +71,8 @@ def find_digits(pieces: np.ndarray, boxes: np.ndarray, mass: np.ndarray, stroke:
     for group in groups:
         own = np.isin(pieces, np.array(group) + 1)
         width = group_box(group, boxes)[3] - group_box(group, boxes)[2]
-        if line < FLAT * stroke:  # a dash or a line, a stroke or two high: no digits side by side
+        straight = all(thickness(pieces == k + 1) < FLAT * stroke for k in group)
+        if line < FLAT * stroke or straight:  # a dash, a line at any slant, an equals sign
             places += split_touching(own, 1)
         elif width > touching * line:  # clearly more than one digit: as many as its width holds
             places += split_touching(own, min(MOST_DIGITS, max(2, round(width / (DIGIT_WIDTH * line)))))
@@ -80,6 +81,15 @@ def find_digits(pieces: np.ndarray, boxes: np.ndarray, mass: np.ndarray, stroke:
         else:
             places += split_touching(own, 1)
     return places if len(places) > 1 else None
+
+
+def thickness(own: np.ndarray) -> float:
+    """How thick the ink is across its main direction: about its stroke's width for a straight
+    line at any slant, far more for a digit (four standard deviations along its minor axis)."""
+    rows, cols = np.nonzero(own)
+    if len(rows) < 3:
+        return 0.0
+    return float(4 * np.sqrt(max(np.linalg.eigvalsh(np.cov(rows, cols))[0], 0.0)))
 
 
 def a_pair(a: list[int], b: list[int], boxes: np.ndarray) -> bool:

@@ -41,43 +41,45 @@ def draw_history(fig, history: dict[str, list[float]], test_accuracy: float | No
     fig.tight_layout()
 
 
-def prediction_size(digits: list) -> tuple[float, float]:
-    """The figure's size in inches for a picture of these digits: one row for one digit, more for a number."""
-    return PREDICTION_SIZE if len(digits) == 1 else (max(PREDICTION_SIZE[0], 1.6 * len(digits)), 7.5)
+def prediction_size(pieces: list) -> tuple[float, float]:
+    """The figure's size in inches for a picture of these pieces: one row for one, more for a number."""
+    return PREDICTION_SIZE if len(pieces) == 1 else (max(PREDICTION_SIZE[0], 1.6 * len(pieces)), 7.5)
 
 
-def draw_prediction(fig, path: Path, picture: Image.Image, digits: list, probabilities: list[np.ndarray]) -> None:
-    """The picture with each digit's box, the 28x28 image the network saw of each, and their
-    probabilities: side by side for one digit, in a column per digit for a number."""
-    if len(digits) == 1:
+def draw_prediction(fig, path: Path, picture: Image.Image, pieces: list) -> None:
+    """The picture with each piece's box, the 28x28 image the network saw of each, and their
+    probabilities (reading.Piece): side by side for one piece, in a column per piece for a number."""
+    if len(pieces) == 1:
         picture_ax, seen_ax, bars_ax = fig.subplots(1, 3, gridspec_kw={"width_ratios": [1, 1, 1.4]})
-        draw_picture(picture_ax, path, picture, digits, probabilities)
-        draw_seen(seen_ax, digits[0].image, "what the network sees (28x28)")
-        draw_bars(bars_ax, probabilities[0], "prediction")
+        draw_picture(picture_ax, path, picture, pieces)
+        draw_seen(seen_ax, pieces[0].digit.image, "what the network sees (28x28)")
+        draw_bars(bars_ax, pieces[0], "prediction")
     else:
-        grid = fig.add_gridspec(3, len(digits), height_ratios=[2, 1, 1])
-        draw_picture(fig.add_subplot(grid[0, :]), path, picture, digits, probabilities)
-        for n, (digit, p) in enumerate(zip(digits, probabilities, strict=True)):
-            draw_seen(fig.add_subplot(grid[1, n]), digit.image, f"digit {n + 1} (28x28)")
-            draw_bars(fig.add_subplot(grid[2, n]), p, "")
+        grid = fig.add_gridspec(3, len(pieces), height_ratios=[2, 1, 1])
+        draw_picture(fig.add_subplot(grid[0, :]), path, picture, pieces)
+        for n, piece in enumerate(pieces):
+            draw_seen(fig.add_subplot(grid[1, n]), piece.digit.image, f"mark {n + 1} (28x28)")
+            draw_bars(fig.add_subplot(grid[2, n]), piece, "")
     fig.tight_layout()
 
 
-def draw_picture(ax, path: Path, picture: Image.Image, digits: list, probabilities: list[np.ndarray]) -> None:
-    """The picture as given, each digit's box on it labelled with its reading when there are several."""
+def draw_picture(ax, path: Path, picture: Image.Image, pieces: list) -> None:
+    """The picture as given, each piece's box on it labelled with its reading when there are
+    several: digits in orange, marks that are not digits in grey."""
     from matplotlib.patches import Rectangle
 
     ax.imshow(picture, cmap="gray")
     ax.set_title(f"{path.name}", fontsize=10)
     ax.set_xticks([])
     ax.set_yticks([])
-    if len(digits) == 1:
+    if len(pieces) == 1:
         return
     scale = picture.width / picture.info.get("original_size", picture.size)[0]
-    for digit, p in zip(digits, probabilities, strict=True):
-        left, top, right, bottom = (v * scale for v in digit.box)
-        ax.add_patch(Rectangle((left, top), right - left, bottom - top, fill=False, color="tab:orange", lw=1.5))
-        ax.text(left, top, str(int(np.argmax(p))), color="tab:orange", fontsize=11, va="bottom")
+    for piece in pieces:
+        left, top, right, bottom = (v * scale for v in piece.digit.box)
+        color, label = ("tab:orange", str(piece.answer)) if piece.is_digit else ("tab:gray", "not a digit")
+        ax.add_patch(Rectangle((left, top), right - left, bottom - top, fill=False, color=color, lw=1.5))
+        ax.text(left, top, label, color=color, fontsize=11 if piece.is_digit else 8, va="bottom")
 
 
 def draw_seen(ax, image: np.ndarray, title: str) -> None:
@@ -87,16 +89,18 @@ def draw_seen(ax, image: np.ndarray, title: str) -> None:
     ax.set_yticks([])
 
 
-def draw_bars(ax, probabilities: np.ndarray, title: str) -> None:
-    """Ten bars, the most likely digit's in orange, titled with it and its probability."""
-    best = int(np.argmax(probabilities))
-    colors = ["tab:orange" if d == best else "tab:blue" for d in range(10)]
+def draw_bars(ax, piece, title: str) -> None:
+    """Ten bars, the most likely digit's in orange, titled with it and its probability, or with
+    'not a digit' and the closest digit when the piece is not one."""
+    best, probabilities = piece.answer, piece.probabilities
+    colors = [("tab:orange" if piece.is_digit else "tab:gray") if d == best else "tab:blue" for d in range(10)]
     ax.bar(range(10), probabilities, color=colors)
     ax.set_xticks(range(10))
     ax.set_ylim(0, 1)
     ax.set_xlabel("digit")
     ax.set_ylabel("probability")
-    ax.set_title(f"{title + ': ' if title else ''}{best} ({probabilities[best]:.1%})", fontsize=10)
+    answer = f"{best} ({probabilities[best]:.1%})" if piece.is_digit else f"not a digit (closest {best})"
+    ax.set_title(f"{title + ': ' if title else ''}{answer}", fontsize=10)
 
 
 def save_figure(path: Path, draw: Callable, figsize: tuple[float, float]) -> None:

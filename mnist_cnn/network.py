@@ -9,6 +9,8 @@ predict.py feeds it the same pixels it would see in MNIST.
 import io
 from pathlib import Path
 
+import numpy as np
+
 from mnist_cnn.backend import keras
 from mnist_cnn.errors import UserError
 from mnist_cnn.mnist import IMAGE_SHAPE, NUM_CLASSES
@@ -34,6 +36,18 @@ def build_model() -> keras.Model:
         ],
         name="mnist_cnn",
     )
+
+
+def with_features(model: keras.Model) -> keras.Model:
+    """The same network answering, in one pass, the 128 units before its last layer (what
+    novelty.py measures) and the probabilities."""
+    return keras.Model(model.inputs[0], [model.layers[-2].output, model.outputs[0]])
+
+
+def features_and_probabilities(model: keras.Model, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The 128 units before the last layer, and the probabilities, of each image (float64, for novelty.py)."""
+    features, probabilities = with_features(model).predict(images, batch_size=1024, verbose=0)
+    return np.asarray(features, np.float64), np.asarray(probabilities, np.float64)
 
 
 def save_weights(model: keras.Model, path: Path) -> None:

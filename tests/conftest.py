@@ -13,7 +13,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the scripts and their package, imported from the checkout
 
-from mnist_cnn.mnist import read_npz  # noqa: E402  (needs the path above)
+from mnist_cnn import novelty  # noqa: E402  (needs the path above)
+from mnist_cnn.mnist import read_npz  # noqa: E402
 from mnist_cnn.network import build_model  # noqa: E402
 
 
@@ -93,9 +94,13 @@ def small_mnist_path(mnist: dict[str, np.ndarray], tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def untrained_weights(tmp_path_factory) -> Path:
-    """Weights of the right shape (random), for tests of the plumbing rather than accuracy."""
+    """Weights of the right shape (random), for tests of the plumbing rather than accuracy, with
+    digit stats beside them whose threshold calls every mark a digit, as plumbing tests expect."""
     path = tmp_path_factory.mktemp("untrained") / "model.weights.h5"
-    build_model().save_weights(path)
+    model = build_model()
+    model.save_weights(path)
+    everything = novelty.DigitStats(np.zeros((10, 128)), np.eye(128), threshold=np.inf)
+    novelty.save_stats(everything, novelty.stats_path(path))
     return path
 
 

@@ -129,7 +129,7 @@ def test_training_plot_opens_on_the_display_shows_the_history_and_closes_with_q(
     close_with_q(display, window)
     stdout, stderr = run.communicate(timeout=60)
     assert run.returncode == 0, stderr
-    assert "saved model.weights.h5 and results.png" in stdout
+    assert "saved model.weights.h5, model.digits.npz and results.png" in stdout
     assert "cannot open a window" not in stderr
 
 

@@ -82,6 +82,16 @@ def test_a_lone_digit_drawn_wide_is_not_split():
     assert len(pictures.read_digits(img)) == 1
 
 
+@pytest.mark.parametrize("slant", [0, 15, 35])
+def test_a_long_line_or_an_equals_sign_is_one_mark_not_digits_that_touch(slant):
+    for bars in ([0], [-30, 30]):  # a dash, an equals sign
+        img = Image.new("L", (400, 400), 255)
+        draw = ImageDraw.Draw(img)
+        for offset in bars:
+            draw.line([(80, 200 + offset), (320, 200 + offset)], fill=0, width=12)
+        assert len(pictures.read_digits(img.rotate(slant, fillcolor=255))) == 1
+
+
 def test_a_dash_and_a_dot_between_digits_are_left_out_not_read():
     img = write([[SEVEN], [ONE]], gap=80)
     draw = ImageDraw.Draw(img)

@@ -47,7 +47,11 @@ def test_killed_run_resumes_from_its_last_finished_epoch_and_ends_complete(small
     assert resumed_at >= 2  # at least epoch 1 was not trained again
     assert second.stdout.count("Epoch ") == 4 - resumed_at + 1
     assert "of 4 (validation accuracy" in second.stdout  # the history spans all 4 epochs
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.weights.h5", "results.png"]  # state removed
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "model.digits.npz",
+        "model.weights.h5",
+        "results.png",
+    ]  # state removed
     network.build_model().load_weights(tmp_path / "model.weights.h5")
 
 

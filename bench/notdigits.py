@@ -1,0 +1,243 @@
+"""Does predict.py say "not a digit" for what is not one, and still read the digits people write?
+
+    python3 bench/notdigits.py --data mnist.npz --weights model.weights.h5
+    python3 bench/notdigits.py --data mnist.npz --realworld ../shared/realworld-dev --keep pictures/
+
+The non-digits are made here, as a user would hand them in: letters in Debian's handwriting
+fonts (the ones bench/writers.py uses; letters shaped like a digit, O I l S Z B G b g q, left
+out), symbols and doodles drawn with a pen's strokes (plus, equals, arrow, star, smiley, house,
+spiral, scribble...), and photos of things (matplotlib's sample pictures). Each goes through
+predict.py's own pipeline; a picture is caught when none of its pieces is read as a digit.
+
+Four scores are compared, each with the threshold that refuses 1% of MNIST's validation
+digits: predict.py's (mnist_cnn/novelty.py: the Mahalanobis distance to the nearest class on the
+128-unit layer, unless the network is at least 99.9% sure; in a number 1.5 times as far), the
+Mahalanobis distance alone, the energy of the logits (-logsumexp), and the softmax's top
+probability. Beside what each catches, it prints what each refuses of real digits: MNIST test,
+the handwriting fonts' digits, and, with --realworld, real people's pictures of digits.
+"""
+
+import csv
+import sys
+import tempfile
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+from common import bench_parser, parse_data
+from PIL import Image, ImageDraw, ImageFont
+from writers import FONTS, WRITERS
+
+from mnist_cnn import novelty
+from mnist_cnn.batches import prepare
+from mnist_cnn.errors import UserError
+from mnist_cnn.mnist import load_mnist, split_validation
+from mnist_cnn.network import load_model, with_features
+from mnist_cnn.reading import IN_NUMBER
+
+LETTERS = "ACEFHKMNPRTUVWXYacdefhkmnprtuvwxy"  # none of them shaped like a digit
+CANVAS = 300
+
+
+def pen(size: int = CANVAS) -> tuple[Image.Image, ImageDraw.ImageDraw]:
+    img = Image.new("L", (size, size), 255)
+    return img, ImageDraw.Draw(img)
+
+
+def letter(font: Path, char: str, rng: np.random.Generator) -> Image.Image:
+    img, draw = pen()
+    size = int(rng.uniform(120, 200))
+    draw.text((CANVAS // 2, CANVAS // 2), char, font=ImageFont.truetype(str(font), size), fill=0, anchor="mm")
+    return img.rotate(rng.uniform(-10, 10), fillcolor=255)
+
+
+def strokes(shape: str, rng: np.random.Generator) -> Image.Image:
+    """A symbol or a doodle, drawn with lines about as thick as a marker's."""
+    img, draw = pen()
+    w = int(rng.uniform(7, 14))
+    c, r = CANVAS / 2 + rng.uniform(-20, 20, 2), rng.uniform(70, 110)
+
+    def line(*points):
+        draw.line([tuple(c + r * np.array(p)) for p in points], fill=0, width=w, joint="curve")
+
+    def ring(radius, centre=(0, 0), start=0, end=360):
+        t = np.radians(np.linspace(start, end, 60))
+        line(*[(centre[0] + radius * np.cos(a), centre[1] + radius * np.sin(a)) for a in t])
+
+    if shape == "plus":
+        line((-1, 0), (1, 0)), line((0, -1), (0, 1))
+    elif shape == "minus":
+        line((-1, 0), (1, 0))
+    elif shape == "equals":
+        line((-1, -0.3), (1, -0.3)), line((-1, 0.3), (1, 0.3))
+    elif shape == "times":
+        line((-0.8, -0.8), (0.8, 0.8)), line((-0.8, 0.8), (0.8, -0.8))
+    elif shape == "star":
+        t = np.radians(np.arange(0, 721, 144) - 90)
+        line(*[(np.cos(a), np.sin(a)) for a in t])
+    elif shape == "arrow":
+        line((-1, 0), (1, 0)), line((0.5, -0.5), (1, 0), (0.5, 0.5))
+    elif shape == "hash":
+        for d in (-0.35, 0.35):
+            line((d, -1), (d, 1)), line((-1, d), (1, d))
+    elif shape == "check":
+        line((-0.8, 0), (-0.2, 0.7), (0.9, -0.9))
+    elif shape == "smiley":
+        ring(1), ring(0.6, start=20, end=160)
+        draw.ellipse([*(c + r * np.array([-0.45, -0.45])), *(c + r * np.array([-0.25, -0.2]))], fill=0)
+        draw.ellipse([*(c + r * np.array([0.25, -0.45])), *(c + r * np.array([0.45, -0.2]))], fill=0)
+    elif shape == "house":
+        line((-0.8, 1), (-0.8, -0.1), (0, -1), (0.8, -0.1), (0.8, 1), (-0.8, 1)), line((-0.2, 1), (-0.2, 0.4))
+        line((-0.2, 0.4), (0.2, 0.4), (0.2, 1))
+    elif shape == "spiral":
+        t = np.linspace(0, 5 * np.pi, 120)
+        line(*[(a / (5 * np.pi) * np.cos(a), a / (5 * np.pi) * np.sin(a)) for a in t])
+    elif shape == "heart":
+        t = np.linspace(0, 2 * np.pi, 80)
+        line(*[(np.sin(a) ** 3, -(13 * np.cos(a) - 5 * np.cos(2 * a) - 2 * np.cos(3 * a)) / 16) for a in t])
+    elif shape == "sun":
+        ring(0.45)
+        for a in np.radians(np.arange(0, 360, 45)):
+            line((0.65 * np.cos(a), 0.65 * np.sin(a)), (np.cos(a), np.sin(a)))
+    elif shape == "triangle":
+        line((-1, 0.8), (0, -0.9), (1, 0.8), (-1, 0.8))
+    elif shape == "square":
+        line((-0.8, -0.8), (0.8, -0.8), (0.8, 0.8), (-0.8, 0.8), (-0.8, -0.8))
+    elif shape == "zigzag":
+        line(*[(x, 0.4 * (-1) ** i) for i, x in enumerate(np.linspace(-1, 1, 7))])
+    elif shape == "wave":
+        line(*[(x, 0.4 * np.sin(3 * np.pi * x)) for x in np.linspace(-1, 1, 60)])
+    elif shape == "scribble":
+        line(*np.cumsum(rng.normal(0, 0.35, (25, 2)), axis=0).clip(-1, 1))
+    return img.rotate(rng.uniform(-15, 15), fillcolor=255)
+
+
+SHAPES = ("plus", "minus", "equals", "times", "star", "arrow", "hash", "check", "smiley", "house", "spiral")
+SHAPES += ("heart", "sun", "triangle", "square", "zigzag", "wave", "scribble")
+
+
+def things() -> list[Image.Image]:
+    """Photos of things: matplotlib's sample pictures, whole and in quarters."""
+    folder = Path(matplotlib.get_data_path()) / "sample_data"
+    photos = []
+    for name in ("grace_hopper.jpg", "Minduka_Present_Blue_Pack.png", "logo2.png"):
+        with Image.open(folder / name) as img:
+            img = img.convert("RGB")
+        w, h = img.size
+        photos += [img] + [img.crop((x, y, x + w // 2, y + h // 2)) for x in (0, w // 2) for y in (0, h // 2)]
+    return photos
+
+
+def non_digits(rng: np.random.Generator) -> list[tuple[str, Image.Image]]:
+    fonts = [FONTS / name for name in WRITERS if (FONTS / name).is_file()]
+    made = [("letter", letter(font, char, rng)) for font in fonts for char in rng.choice(list(LETTERS), 8)]
+    made += [("symbol or doodle", strokes(shape, rng)) for shape in SHAPES for _ in range(4)]
+    return made + [("photo of a thing", img) for img in things()]
+
+
+def font_digits(rng: np.random.Generator) -> list[Image.Image]:
+    fonts = [FONTS / name for name in WRITERS if (FONTS / name).is_file()]
+    return [letter(font, str(d), rng) for font in fonts for d in range(10)]
+
+
+def realworld_paths(folder: Path) -> list[Path]:
+    with open(folder / "labels.csv", newline="") as f:
+        return [folder / row["file"] for row in csv.DictReader(f) if len(row["label"]) == 1]
+
+
+def pieces(paths: list[Path]) -> list[np.ndarray]:
+    """The 28x28 of every piece predict.py finds in each picture (none where it finds no ink)."""
+    found = []
+    for path in paths:
+        try:
+            digits, _ = prepare(path, "auto", keep_picture=False)
+        except UserError:  # "no digit found": not read as a digit either
+            digits = []
+        found.append(np.stack([d.image for d in digits]) if digits else np.zeros((0, 28, 28, 1), np.uint8))
+    return found
+
+
+NAMES = ("predict.py", "Mahalanobis", "energy", "softmax")
+
+
+class Scores:
+    """The three scores of a batch of 28x28 images (higher: less like a digit)."""
+
+    def __init__(self, net, means, precision):
+        self.model, self.means, self.precision = with_features(net), means, precision
+        kernel, bias = net.layers[-1].get_weights()
+        self.kernel, self.bias = kernel, bias
+
+    def __call__(self, images: np.ndarray) -> dict[str, np.ndarray]:
+        if not len(images):
+            return {name: np.zeros(0) for name in NAMES}
+        features, probabilities = (np.asarray(a, np.float64) for a in self.model.predict(images, 512, verbose=0))
+        logits = features @ self.kernel + self.bias
+        top = logits.max(axis=1)
+        mahalanobis = novelty.distances(self.means, self.precision, features)
+        return {
+            "predict.py": np.where(probabilities.max(axis=1) < novelty.CONFIDENT, mahalanobis, -np.inf),
+            "Mahalanobis": mahalanobis,
+            "energy": -(top + np.log(np.exp(logits - top[:, None]).sum(axis=1))),
+            "softmax": -probabilities.max(axis=1),
+        }
+
+
+def main() -> None:
+    parser = bench_parser(__doc__)
+    parser.add_argument("--realworld", type=Path, help="a folder laid out like ../shared/realworld-dev")
+    parser.add_argument("--keep", type=Path, metavar="DIR", help="also save the non-digit pictures there")
+    parser.add_argument("--seed", type=int, default=0, help="the set's seed (default: 0)")
+    args = parse_data(parser)
+    rng = np.random.default_rng(args.seed)
+    made, digits_of_fonts = non_digits(rng), font_digits(rng)
+    if not any(kind == "letter" for kind, _ in made):
+        sys.exit("bench/notdigits.py: no handwriting font installed; see the apt-get line in bench/writers.py")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = args.keep or Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        paths = []
+        for i, (kind, img) in enumerate(made + [("font digit", img) for img in digits_of_fonts]):
+            paths.append(folder / f"{kind.split()[0]}-{i}.png")
+            img.save(paths[-1])
+        found = pieces(paths)
+    real = pieces(realworld_paths(args.realworld)) if args.realworld and args.realworld.is_dir() else []
+
+    (x_train, y_train), (x_test, _) = load_mnist(args.data)
+    (x_fit, y_fit), (x_val, _) = split_validation(x_train, y_train)
+    net = load_model(args.weights)
+    features = np.asarray(with_features(net).predict(x_fit[..., None], 512, verbose=0)[0], np.float64)
+    scores = Scores(net, *novelty.fit_stats(features, y_fit))
+    thresholds = {name: np.quantile(s, 1 - novelty.REFUSED) for name, s in scores(x_val[..., None]).items()}
+
+    def refused(pictures: list[np.ndarray]) -> dict[str, float]:
+        """Per score: the share of pictures whose every piece it refuses (so they read "not a digit")."""
+        each = [scores(pieces_of) for pieces_of in pictures]
+        return {
+            name: np.mean([(s[name] > limit * factor(s, name)).all() for s in each])
+            for name, limit in thresholds.items()
+        }
+
+    def factor(s: dict, name: str) -> float:
+        """predict.py's threshold for a piece in a number (reading.IN_NUMBER times its own)."""
+        return IN_NUMBER if name == "predict.py" and len(s[name]) > 1 else 1.0
+
+    kinds = np.array([kind for kind, _ in made] + ["font digit"] * len(digits_of_fonts))
+    test_scores = scores(x_test[..., None])
+    rows = {"refused, MNIST test digits": {n: (test_scores[n] > limit).mean() for n, limit in thresholds.items()}}
+    font_pictures = [found[i] for i in np.flatnonzero(kinds == "font digit")]
+    rows[f"refused, font digits ({len(font_pictures)})"] = refused(font_pictures)
+    if real:
+        rows[f"refused, real-world digits ({len(real)})"] = refused(real)
+    for kind in ("letter", "symbol or doodle", "photo of a thing"):
+        chosen = [found[i] for i in np.flatnonzero(kinds == kind)]
+        rows[f"caught, {kind} ({len(chosen)})"] = refused(chosen)
+    print(f"{args.weights}; thresholds refuse {novelty.REFUSED:.0%} of MNIST's {len(x_val)} validation digits")
+    print(f"{'':34s}" + "".join(f"{name:>13s}" for name in thresholds))
+    for label, values in rows.items():
+        print(f"  {label:32s}" + "".join(f"{values[n]:13.1%}" for n in thresholds))
+
+
+if __name__ == "__main__":
+    main()
