@@ -3,6 +3,7 @@
     IMG_PATH=my_digit.png python3 predict.py          # the digit, then its probability: 7 (98.6%)
     python3 predict.py photos/ a.jpg b.png --top 3    # one line per image: path: digit (probability)
     IMG_PATH=number.png python3 predict.py            # a number: its digits, the least sure one's probability
+    IMG_PATH=star.png python3 predict.py              # on stderr: star.png: not a digit (exit status 1)
     python3 predict.py a.jpg --json                   # one JSON object per line
     python3 predict.py a.jpg --show                   # picture, what the network sees, probabilities
 
@@ -112,7 +113,10 @@ def main(argv: list[str] | None = None) -> int:
                 failed = True
                 continue
             pieces = reading.judge([next(read) for _ in digits])
-            if args.json:
+            if not any(p.is_digit for p in pieces):  # like a picture that could not be read; its figure still shows why
+                report_error(f"{path}: {reading.NOT_A_DIGIT}", args.json, path)
+                failed = True
+            elif args.json:
                 print(json.dumps(reading.json_record(path, pieces)), flush=True)
             else:
                 text = reading.format_reading(pieces, args.top)

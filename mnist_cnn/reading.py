@@ -3,7 +3,7 @@
 Each piece predict.py finds (pictures.read_digits) gets the network's ten probabilities and,
 where the weights have their digit stats (novelty.py), a verdict: a digit, or not a digit. A
 picture then reads as one digit, `7 (98.6%)`, a number, `2026 (97.1%)`, with pieces that are
-not digits left out and said so, or `not a digit`.
+not digits left out and said so, or not a digit.
 
 TensorFlow is imported only when a Reader is made, so the formats cost nothing to import.
 """
@@ -98,9 +98,10 @@ def format_reading(pieces: list[Piece], k: int = 1) -> str:
 
 
 def json_record(path: Path, pieces: list[Piece]) -> dict:
-    """The reading of one picture as JSON: the number, each digit with its box in the picture's
-    pixels (left, top, right, bottom), and the boxes of the marks left out as not digits. One
-    digit is also at the top level, as before numbers were read; no digit at all sets not_a_digit."""
+    """The reading of one picture with at least one digit as JSON: the number, each digit with its
+    box in the picture's pixels (left, top, right, bottom), and the boxes of the marks left out
+    as not digits. One digit is also at the top level, as before numbers were read. (A picture
+    with no digit is predict.py's error "not a digit".)"""
 
     def entry(p: Piece) -> dict:
         return {
@@ -114,6 +115,5 @@ def json_record(path: Path, pieces: list[Piece]) -> dict:
     record = {"path": str(path), "number": "".join(str(e["digit"]) for e in each), "digits": each}
     if len(each) == 1:
         record.update({key: each[0][key] for key in ("digit", "confidence", "probabilities")})
-    record["not_a_digit"] = not each
     record["left_out"] = [{"box": list(p.digit.box)} for p in pieces if not p.is_digit]
     return record
