@@ -76,7 +76,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     state, stats = resume.state_dir(args.weights), novelty.stats_path(args.weights)
-    places = [stats] if args.calibrate else [args.weights, state / "run.json", args.plot, stats]
+    mistakes = figures.mistakes_path(args.plot)
+    places = [stats] if args.calibrate else [args.weights, state / "run.json", args.plot, mistakes, stats]
     for place in places:  # a second, not a whole run, to find out
         check_writable(place)
     if args.calibrate and not args.weights.is_file():
@@ -131,10 +132,11 @@ def main(argv: list[str] | None = None) -> None:
             save_weights(model, args.weights)
             save_digit_stats(model, train_data, val_data, stats)
             figures.save_plot(history, args.plot, test_accuracy)
+            figures.save_mistakes(mistakes, x_test, y_test, model.predict(x_test, batch_size=1024, verbose=0))
         except WriteError as e:
             raise kept_for_resume(e, state) from None
         shutil.rmtree(state)  # the run is complete: nothing left to resume
-    print(f"saved {args.weights}, {stats} and {args.plot}")
+    print(f"saved {args.weights}, {stats}, {args.plot} and {mistakes}")
     if not args.no_show and figures.has_display():
         draw = partial(figures.draw_history, history=history, test_accuracy=test_accuracy)
         figures.show_window(figures.PLOT_WINDOW_TITLE, draw, figures.HISTORY_SIZE)

@@ -5,7 +5,8 @@
     IMG_PATH=number.png python3 predict.py            # a number: its digits, the least sure one's probability
     IMG_PATH=star.png python3 predict.py              # on stderr: star.png: not a digit (exit status 1)
     python3 predict.py a.jpg --json                   # one JSON object per line
-    python3 predict.py a.jpg --show                   # picture, what the network sees, probabilities
+    python3 predict.py a.jpg --show                   # picture, what the network sees and why, probabilities
+    python3 predict.py --draw                         # a pad to write on: each stroke read as you write
 
 Each picture becomes the 28x28 image MNIST would have made of its digit (mnist_cnn/pictures.py
 says how). Arguments, files and images are checked and decoded before TensorFlow is imported,
@@ -40,6 +41,23 @@ def load_reader(weights: Path) -> reading.Reader:
     return reader
 
 
+def draw_pad(weights: Path) -> int:
+    """predict.py --draw: the drawing pad (mnist_cnn/pad.py), once the display, the folder its
+    drawings are saved in and the weights are known to be there."""
+    if not figures.has_display():
+        raise UserError("no display: --draw needs a window (DISPLAY is not set; with Docker, see the README)")
+    check_writable(Path("drawing-1.png"))
+    if not weights.is_file():
+        raise UserError(f"{weights}: no trained weights; train first with python3 model.py")
+    problem = figures.window_problem()
+    if problem:
+        raise UserError(problem)
+    from mnist_cnn import pad
+
+    pad.draw(load_reader(weights))
+    return 0
+
+
 def preview_path(preview: Path, index: int, count: int) -> Path:
     """The preview file itself for one image; numbered beside it (name-1.png, ...) for several."""
     return preview if count == 1 else preview.with_name(f"{preview.stem}-{index}{preview.suffix}")
@@ -69,7 +87,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--preview", type=Path, metavar="PNG", help="write that figure to a file (name-N.png for several)"
     )
+    parser.add_argument(
+        "--draw",
+        action="store_true",
+        help="open a drawing pad: write with the mouse, see each stroke read and why (s saves drawing-N.png here)",
+    )
     args = parser.parse_args(argv)
+    if args.draw:
+        if args.paths or args.json or args.show or args.preview:
+            parser.error("--draw takes no pictures, --json, --show or --preview: it is a window of its own")
+        return args
     if not args.paths:
         if not os.environ.get("IMG_PATH"):
             parser.error("no image given: IMG_PATH=<img> python3 predict.py, or python3 predict.py <img>...")
@@ -82,6 +109,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Predict every image given; returns the exit status: 1 if any image failed."""
     args = parse_args(argv)
+    if args.draw:
+        return draw_pad(args.weights)
     if args.preview is not None:
         check_writable(args.preview)  # before any reading, not after the first picture
     quiet_pillow()
@@ -113,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
                 failed = True
                 continue
             pieces = reading.judge([next(read) for _ in digits])
+            if keep_pictures:  # the figure shows why: a batch of the network per piece, so only then
+                pieces = [reader.why(p) for p in pieces]
             if not any(p.is_digit for p in pieces):  # like a picture that could not be read; its figure still shows why
                 report_error(f"{path}: {reading.NOT_A_DIGIT}", args.json, path)
                 failed = True

@@ -17,6 +17,7 @@ from mnist_cnn.storage import atomic_path
 PLOT_WINDOW_TITLE = "MNIST training history"
 HISTORY_SIZE = (11, 4.5)  # inches
 PREDICTION_SIZE = (10, 3.6)
+MISTAKES_SIZE = (15, 6)
 
 
 def draw_history(fig, history: dict[str, list[float]], test_accuracy: float | None = None) -> None:
@@ -52,13 +53,13 @@ def draw_prediction(fig, path: Path, picture: Image.Image, pieces: list) -> None
     if len(pieces) == 1:
         picture_ax, seen_ax, bars_ax = fig.subplots(1, 3, gridspec_kw={"width_ratios": [1, 1, 1.4]})
         draw_picture(picture_ax, path, picture, pieces)
-        draw_seen(seen_ax, pieces[0].digit.image, "what the network sees (28x28)")
+        draw_seen(seen_ax, pieces[0].digit.image, "what the network sees (28x28)", pieces[0].why)
         draw_bars(bars_ax, pieces[0], "prediction")
     else:
         grid = fig.add_gridspec(3, len(pieces), height_ratios=[2, 1, 1])
         draw_picture(fig.add_subplot(grid[0, :]), path, picture, pieces)
         for n, piece in enumerate(pieces):
-            draw_seen(fig.add_subplot(grid[1, n]), piece.digit.image, f"mark {n + 1} (28x28)")
+            draw_seen(fig.add_subplot(grid[1, n]), piece.digit.image, f"mark {n + 1} (28x28)", piece.why)
             draw_bars(fig.add_subplot(grid[2, n]), piece, "")
     fig.tight_layout()
 
@@ -82,8 +83,14 @@ def draw_picture(ax, path: Path, picture: Image.Image, pieces: list) -> None:
         ax.text(left, top, label, color=color, fontsize=11 if piece.is_digit else 8, va="bottom")
 
 
-def draw_seen(ax, image: np.ndarray, title: str) -> None:
+def draw_seen(ax, image: np.ndarray, title: str, why: np.ndarray | None = None) -> None:
+    """The 28x28 the network saw; with `why` (reading.Reader.why), the ink that pushed it toward its
+    answer tinted red and the ink that pushed it away tinted blue, the stronger the deeper."""
     ax.imshow(image[..., 0], cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+    if why is not None and np.abs(why).max() > 0:
+        strength = np.abs(why) / np.abs(why).max()
+        ax.imshow(why, cmap="bwr", vmin=-np.abs(why).max(), vmax=np.abs(why).max(), alpha=0.85 * strength)
+        title += "\nred: for the answer, blue: against"
     ax.set_title(title, fontsize=9)
     ax.set_xticks([])
     ax.set_yticks([])
@@ -103,6 +110,53 @@ def draw_bars(ax, piece, title: str) -> None:
     ax.set_title(f"{title + ': ' if title else ''}{answer}", fontsize=10)
 
 
+def mistakes_path(plot: Path) -> Path:
+    """Where the mistakes figure goes: beside the history plot, results.png -> results-mistakes.png."""
+    return plot.with_name(f"{plot.stem}-mistakes{plot.suffix}")
+
+
+def worst_mistakes(labels: np.ndarray, probabilities: np.ndarray, limit: int = 40) -> np.ndarray:
+    """The indices of the misread images, the most confidently wrong first, at most `limit`."""
+    answers = probabilities.argmax(axis=1)
+    wrong = np.flatnonzero(answers != labels)
+    return wrong[np.argsort(-probabilities[wrong].max(axis=1), kind="stable")][:limit]
+
+
+def confusion(labels: np.ndarray, answers: np.ndarray) -> np.ndarray:
+    """10x10 counts: rows the true digit, columns the answer."""
+    return np.bincount(labels * 10 + answers, minlength=100).reshape(10, 10)
+
+
+def draw_mistakes(fig, images: np.ndarray, labels: np.ndarray, probabilities: np.ndarray) -> None:
+    """The test set's confusion matrix, and the digits it misreads most confidently, each with its
+    label and the answer (label -> answer, probability)."""
+    answers = probabilities.argmax(axis=1)
+    counts = confusion(labels, answers)
+    grid = fig.add_gridspec(5, 14)
+    ax = fig.add_subplot(grid[:, :6])
+    off = np.where(np.eye(10, dtype=bool), 0, counts)
+    ax.imshow(off, cmap="Reds")
+    for (row, col), n in np.ndenumerate(counts):
+        if n:
+            dark = off[row, col] > off.max() / 2
+            color = "tab:green" if row == col else ("w" if dark else "k")
+            ax.text(col, row, str(n), ha="center", va="center", fontsize=7, color=color)
+    ax.set_xticks(range(10))
+    ax.set_yticks(range(10))
+    ax.set_xlabel("answer")
+    ax.set_ylabel("label")
+    right = int(np.trace(counts))
+    ax.set_title(f"test set: {right:,} of {len(labels):,} right; misreads off the diagonal", fontsize=10)
+    for n, i in enumerate(worst_mistakes(labels, probabilities)):
+        cell = fig.add_subplot(grid[n // 8, 6 + n % 8])
+        cell.imshow(np.squeeze(images[i]), cmap="gray", vmin=0, vmax=255)
+        cell.set_title(f"{labels[i]} → {answers[i]} {probabilities[i].max():.0%}", fontsize=8, color="tab:red")
+        cell.set_xticks([])
+        cell.set_yticks([])
+    fig.suptitle("What the network gets wrong: label → answer, most confident misreads first")
+    fig.tight_layout()
+
+
 def save_figure(path: Path, draw: Callable, figsize: tuple[float, float]) -> None:
     """Draw into a new figure and save it as a PNG, whole or not at all."""
     from matplotlib.figure import Figure  # the object API needs no GUI, with or without a display
@@ -117,6 +171,10 @@ def save_plot(history: dict[str, list[float]], path: Path, test_accuracy: float 
     save_figure(path, lambda fig: draw_history(fig, history, test_accuracy), HISTORY_SIZE)
 
 
+def save_mistakes(path: Path, images: np.ndarray, labels: np.ndarray, probabilities: np.ndarray) -> None:
+    save_figure(path, lambda fig: draw_mistakes(fig, images, labels, probabilities), MISTAKES_SIZE)
+
+
 def has_display() -> bool:
     """Whether a window can be opened: on Linux (the Docker image) only with an X/Wayland display."""
     if sys.platform.startswith("linux"):
@@ -127,15 +185,21 @@ def has_display() -> bool:
 def show_window(title: str, draw: Callable, figsize: tuple[float, float]) -> None:
     """Draw into a new window titled `title` and wait until it is closed; where no window can
     open, say so in one line and carry on (what was drawn is saved to a file by the caller)."""
-    import matplotlib.pyplot as plt  # picks TkAgg when the display answers, else falls back to Agg
+    import matplotlib.pyplot as plt
 
-    if plt.get_backend().lower() == "agg":
-        display = os.environ.get("DISPLAY", "")
-        print(
-            f"{Path(sys.argv[0]).name}: cannot open a window on DISPLAY={display!r} "
-            "(display unreachable or python3-tk missing)",
-            file=sys.stderr,
-        )
+    problem = window_problem()
+    if problem:
+        print(f"{Path(sys.argv[0]).name}: {problem}", file=sys.stderr)
         return
     draw(plt.figure(title, figsize=figsize))
     plt.show()
+
+
+def window_problem() -> str | None:
+    """Why no window can open although a display is set, or None when one can."""
+    import matplotlib.pyplot as plt  # picks TkAgg when the display answers, else falls back to Agg
+
+    if plt.get_backend().lower() != "agg":
+        return None
+    display = os.environ.get("DISPLAY", "")
+    return f"cannot open a window on DISPLAY={display!r} (display unreachable or python3-tk missing)"

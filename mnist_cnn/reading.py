@@ -17,6 +17,8 @@ from mnist_cnn import novelty
 from mnist_cnn.pictures import Digit
 
 NOT_A_DIGIT = "not a digit"
+FRAME = 28
+OCCLUDER, STRIDE = 4, 2  # Reader.why(): patches about a stroke wide, overlapping by half
 
 
 # A piece in a number is dropped only further out than a picture's lone piece: beside digits it
@@ -34,6 +36,7 @@ class Piece:
     probabilities: np.ndarray
     novelty: float = 0.0
     is_digit: bool = True
+    why: np.ndarray | None = None  # Reader.why(): what pushed the network toward its answer (+) or away (-)
 
     @property
     def answer(self) -> int:
@@ -46,7 +49,9 @@ class Reader:
     def __init__(self, weights: Path):
         from mnist_cnn.network import load_model, with_features  # TensorFlow: only now
 
-        self.model = with_features(load_model(weights))
+        network = load_model(weights)
+        self.model = with_features(network)
+        self.kernel, self.bias = (np.asarray(w, np.float64) for w in network.layers[-1].get_weights())
         self.stats = novelty.load_stats(novelty.stats_path(weights))
 
     def read(self, digits: list[Digit]) -> list[Piece]:
@@ -62,6 +67,32 @@ class Reader:
         else:
             far = novelty.distances(self.stats.means, self.stats.precision, features) / self.stats.threshold
         return [Piece(d, p, float(n)) for d, p, n in zip(digits, probabilities, far, strict=True)]
+
+    def why(self, piece: Piece) -> Piece:
+        """The piece with its saliency: occlusion sensitivity, OCCLUDER x OCCLUDER patches of ink
+        wiped out STRIDE pixels apart, each scored by how much it lowers the answer's margin over
+        the runner-up (in logits, which do not saturate at 100% as probabilities do), and spread
+        over its pixels. Positive: ink that made the answer; negative: ink that argued against it.
+        It asks the network itself, in one batch of 169 images (a few milliseconds), where a
+        gradient would only describe it near the picture as drawn."""
+        image = piece.digit.image[..., 0]
+        covered = []
+        for top in range(0, FRAME - OCCLUDER + 1, STRIDE):
+            for left in range(0, FRAME - OCCLUDER + 1, STRIDE):
+                wiped = image.copy()
+                wiped[top : top + OCCLUDER, left : left + OCCLUDER] = 0
+                covered.append((top, left, wiped))
+        batch = np.stack([image] + [w for _, _, w in covered])[..., None]
+        features, _ = self.model(batch, training=False)
+        logits = np.asarray(features, np.float64) @ self.kernel + self.bias
+        others = np.delete(logits, piece.answer, axis=1).max(axis=1)
+        margin = logits[:, piece.answer] - others
+        total, count = np.zeros((FRAME, FRAME)), np.zeros((FRAME, FRAME))
+        for (top, left, _), drop in zip(covered, margin[0] - margin[1:], strict=True):
+            total[top : top + OCCLUDER, left : left + OCCLUDER] += drop
+            count[top : top + OCCLUDER, left : left + OCCLUDER] += 1
+        # Only ink can push: where a patch wiped nothing, it changed nothing.
+        return replace(piece, why=np.where(image > 0, total / np.maximum(count, 1), 0.0))
 
 
 def judge(pieces: list[Piece]) -> list[Piece]:

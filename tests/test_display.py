@@ -1,4 +1,5 @@
-"""The plot window on a real X server, reached over TCP as the Docker container reaches XQuartz.
+"""The windows on a real X server (the training plot, --show, the drawing pad), reached over TCP as
+the Docker container reaches XQuartz.
 
 Xvfb stands in for XQuartz (DISPLAY=host.docker.internal:0 in the container is a TCP display,
 as 127.0.0.1:N is here); xdotool finds the window by its title and presses q, matplotlib's key
@@ -8,6 +9,7 @@ reason, where those Debian packages (xvfb, xdotool, imagemagick) are missing; CI
 
 import io
 import os
+import select
 import shutil
 import subprocess
 import sys
@@ -15,10 +17,10 @@ import time
 
 import numpy as np
 import pytest
-from conftest import ROOT
+from conftest import ROOT, assert_one_line_error, run_script
 from PIL import Image
 
-from mnist_cnn import figures
+from mnist_cnn import figures, pad
 
 TOOLS = ("Xvfb", "xdotool", "import")
 pytestmark = pytest.mark.skipif(
@@ -129,7 +131,7 @@ def test_training_plot_opens_on_the_display_shows_the_history_and_closes_with_q(
     close_with_q(display, window)
     stdout, stderr = run.communicate(timeout=60)
     assert run.returncode == 0, stderr
-    assert "saved model.weights.h5, model.digits.npz and results.png" in stdout
+    assert "saved model.weights.h5, model.digits.npz, results.png and results-mistakes.png" in stdout
     assert "cannot open a window" not in stderr
 
 
@@ -155,3 +157,97 @@ def test_predict_show_opens_a_window_per_image_with_what_the_network_saw(display
     stdout, stderr = run.communicate(timeout=60)
     assert run.returncode == 0, stderr
     assert stdout.split()[0].isdigit()
+
+
+def pad_points(window_width: int, points: list[tuple[float, float]]) -> list[tuple[int, int]]:
+    """Where points of the pad's canvas (0..280 pixels) lie in its window: the pad's own layout,
+    at the dpi the window was drawn at."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    dpi = window_width / pad.FIGSIZE[0]
+    fig = Figure(figsize=pad.FIGSIZE, dpi=dpi)
+    FigureCanvasAgg(fig)
+    canvas, _, _ = pad.layout(fig)
+    fig.canvas.draw()
+    height = pad.FIGSIZE[1] * dpi
+    return [(round(x), round(height - y)) for x, y in canvas.transData.transform(points)]
+
+
+def write_on(display: str, window: str, points: list[tuple[float, float]]) -> None:
+    """One stroke through `points` of the canvas, as a mouse draws it: down, moves, up."""
+    env = {**os.environ, "DISPLAY": display}
+    width = int(
+        subprocess.run(
+            ["xdotool", "getwindowgeometry", "--shell", window], env=env, capture_output=True, text=True, check=True
+        )
+        .stdout.split("WIDTH=")[1]
+        .split()[0]
+    )
+    placed = pad_points(width, points)
+
+    def xdotool(*args):
+        subprocess.run(["xdotool", *args], env=env, check=True, timeout=30)
+        time.sleep(0.03)
+
+    xdotool("mousemove", "--window", window, *map(str, placed[0]))
+    xdotool("mousedown", "1")
+    for x, y in placed[1:]:
+        xdotool("mousemove", "--window", window, str(x), str(y))
+    xdotool("mouseup", "1")
+
+
+def next_line(run: subprocess.Popen, timeout: float = 30) -> str:
+    """The pad's next line on stdout."""
+    ready, _, _ = select.select([run.stdout], [], [], timeout)
+    assert ready, "the pad printed nothing after the stroke"
+    return run.stdout.readline().strip()
+
+
+def press(display: str, window: str, key: str) -> None:
+    subprocess.run(
+        ["xdotool", "windowfocus", "--sync", window, "key", key],
+        env={**os.environ, "DISPLAY": display},
+        check=True,
+        timeout=30,
+    )
+
+
+def test_drawing_pad_reads_each_stroke_clears_saves_and_quits(display, trained_run, tmp_path):
+    workdir, _ = trained_run
+    run = subprocess.Popen(
+        [sys.executable, "-u", str(ROOT / "predict.py"), "--draw", "--weights", str(workdir / "model.weights.h5")],
+        cwd=tmp_path,
+        env={**os.environ, "DISPLAY": display, "MPLBACKEND": ""},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    window = find_window(display, pad.TITLE, run)
+    write_on(display, window, [(140, 40 + 10 * i) for i in range(21)])  # a vertical stroke
+    assert next_line(run).split()[0] == "1"
+    shot = np.asarray(capture(display, window).convert("L"))
+    left, top = pad_points(shot.shape[1], [(140, 140)])[0]
+    assert shot[top - 5 : top + 5, left - 5 : left + 5].max() < 60  # ink on the canvas where it was drawn
+
+    press(display, window, "c")
+    loop = [(140 + 70 * np.cos(a), 140 + 95 * np.sin(a)) for a in np.linspace(0, 2 * np.pi, 40)]
+    write_on(display, window, loop)
+    assert next_line(run).split()[0] == "0"
+    press(display, window, "s")
+    deadline = time.monotonic() + 10
+    while not (tmp_path / "drawing-1.png").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    reread = run_script("predict.py", "drawing-1.png", "--weights", str(workdir / "model.weights.h5"), cwd=tmp_path)
+    assert reread.stdout.split()[0] == "0", reread.stderr
+
+    press(display, window, "q")
+    _, stderr = run.communicate(timeout=60)
+    assert run.returncode == 0, stderr
+
+
+def test_drawing_pad_without_a_display_is_one_line(untrained_weights, tmp_path):
+    env = {key: value for key, value in os.environ.items() if key not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    result = run_script("predict.py", "--draw", "--weights", str(untrained_weights), cwd=tmp_path, env=env)
+    assert_one_line_error(result, "no display: --draw needs a window")
+    assert result.returncode == 1

@@ -77,7 +77,12 @@ def test_a_full_disk_in_the_middle_of_training_resumes_with_the_same_command_onc
     assert second.returncode == 0, second.stderr
     assert "resuming the interrupted run in model.resume/ from epoch 2 of 3" in second.stdout
     assert "of 3 (validation accuracy" in second.stdout
-    assert sorted(p.name for p in folder.iterdir()) == ["model.digits.npz", "model.weights.h5", "results.png"]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "model.digits.npz",
+        "model.weights.h5",
+        "results-mistakes.png",
+        "results.png",
+    ]
 
 
 def test_a_preview_into_a_read_only_folder_is_refused_before_reading(disk, tmp_path, untrained_weights):

@@ -50,6 +50,7 @@ def test_killed_run_resumes_from_its_last_finished_epoch_and_ends_complete(small
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "model.digits.npz",
         "model.weights.h5",
+        "results-mistakes.png",
         "results.png",
     ]  # state removed
     network.build_model().load_weights(tmp_path / "model.weights.h5")

@@ -6,7 +6,8 @@ import numpy as np
 from PIL import Image
 
 import predict
-from mnist_cnn import network
+from mnist_cnn import figures, network, reading
+from mnist_cnn.pictures import Digit
 
 
 def test_one_epoch_on_real_digits_saves_weights_and_plot(trained_run):
@@ -16,7 +17,12 @@ def test_one_epoch_on_real_digits_saves_weights_and_plot(trained_run):
     with Image.open(workdir / "results.png") as plot:
         assert plot.format == "PNG"
     # No temporaries; the digit stats beside the weights, for "not a digit".
-    assert sorted(p.name for p in workdir.iterdir()) == ["model.digits.npz", "model.weights.h5", "results.png"]
+    assert sorted(p.name for p in workdir.iterdir()) == [
+        "model.digits.npz",
+        "model.weights.h5",
+        "results-mistakes.png",
+        "results.png",
+    ]
     assert "kept epoch 1 of 1" in result.stdout
 
 
@@ -46,3 +52,44 @@ def test_predict_reads_real_test_digits_saved_as_png_in_both_polarities(trained_
         correct = np.mean(np.array(predicted) == labels.astype(str))
         assert correct >= 0.8, f"{polarity}: {correct:.0%} right"
     assert answers["white on black"] == answers["black on white"]
+
+
+def test_the_mistakes_figure_shows_digits_the_weights_really_misread(trained_run, small_mnist_path):
+    workdir, _ = trained_run
+    with Image.open(workdir / "results-mistakes.png") as figure:
+        assert figure.format == "PNG" and figure.width >= 1200
+    test = np.load(small_mnist_path)
+    net = network.build_model()
+    net.load_weights(workdir / "model.weights.h5")
+    probabilities = net.predict(test["x_test"], verbose=0)
+    shown = figures.worst_mistakes(test["y_test"], probabilities)
+    answers = probabilities.argmax(axis=1)
+    assert 0 < len(shown) <= 40
+    assert (answers[shown] != test["y_test"][shown]).all()  # each one shown is misread
+    assert np.all(np.diff(probabilities[shown].max(axis=1)) <= 0)  # the most confident first
+    counts = figures.confusion(test["y_test"], answers)
+    assert counts.sum() == len(answers) and np.trace(counts) == (answers == test["y_test"]).sum()
+
+
+def test_why_marks_the_ink_whose_loss_costs_the_answer_most(trained_run, mnist):
+    workdir, _ = trained_run
+    reader = reading.Reader(workdir / "model.weights.h5")
+    digits = [Digit(image[..., None].astype(np.float32), (0, 0, 28, 28)) for image in mnist["x_test"][1000:1030]]
+    rng = np.random.default_rng(0)
+    marked, random = [], []
+    for piece in reader.read(digits):
+        why = reader.why(piece).why
+        image = piece.digit.image[..., 0]
+        assert not why[image == 0].any()  # only ink can push
+        ink = np.flatnonzero(image > 0)
+        k = len(ink) // 5
+        for chosen, drops in (
+            (ink[np.argsort(-why.ravel()[ink])[:k]], marked),
+            (rng.choice(ink, k, replace=False), random),
+        ):
+            wiped = image.copy().ravel()
+            wiped[chosen] = 0
+            after = reader.read([Digit(wiped.reshape(28, 28, 1), piece.digit.box)])[0]
+            drops.append(piece.probabilities[piece.answer] - after.probabilities[piece.answer])
+    # Wiping the fifth of the ink it marks most "for" costs the answer far more than a random fifth.
+    assert np.mean(marked) > 2 * np.mean(random) and np.mean(marked) > 0.2, (np.mean(marked), np.mean(random))
