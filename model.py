@@ -86,12 +86,14 @@ def main(argv: list[str] | None = None) -> None:
 
     (x_train, y_train), (x_test, y_test) = load_mnist(args.data)
     train_data, val_data = split_validation(x_train, y_train)
+    (x_fit, y_fit), (x_val, _) = train_data, val_data
 
     from mnist_cnn.backend import keras
-    from mnist_cnn.network import build_model, load_model, save_weights
+    from mnist_cnn.network import build_model, features_and_probabilities, load_model, save_weights
 
     if args.calibrate:
-        save_digit_stats(load_model(args.weights), train_data, val_data, stats)
+        (train_features, _), validation = features_and_probabilities(load_model(args.weights), x_fit, x_val)
+        novelty.save_stats(novelty.calibrate((train_features, y_fit), validation), stats)
         print(f"saved {stats}")
         return
     from mnist_cnn.training import ResumeNotice, train
@@ -128,11 +130,16 @@ def main(argv: list[str] | None = None) -> None:
         print(f"kept epoch {kept} of {len(accuracies)} (validation accuracy {accuracies[kept - 1]:.4f})")
         test_loss, test_accuracy = model.evaluate(x_test, y_test, batch_size=256, verbose=0)
         print(f"test accuracy: {test_accuracy:.4f}  test loss: {test_loss:.4f}")
+        # Where the training digits lie in the 128-unit layer, and the distance beyond which a
+        # picture is not a digit (mnist_cnn/novelty.py); the test set's answers for the mistakes.
+        (train_features, _), validation, (_, test_probabilities) = features_and_probabilities(
+            model, x_fit, x_val, x_test
+        )
         try:
             save_weights(model, args.weights)
-            save_digit_stats(model, train_data, val_data, stats)
+            novelty.save_stats(novelty.calibrate((train_features, y_fit), validation), stats)
             figures.save_plot(history, args.plot, test_accuracy)
-            figures.save_mistakes(mistakes, x_test, y_test, model.predict(x_test, batch_size=1024, verbose=0))
+            figures.save_mistakes(mistakes, x_test, y_test, test_probabilities)
         except WriteError as e:
             raise kept_for_resume(e, state) from None
         shutil.rmtree(state)  # the run is complete: nothing left to resume
@@ -140,16 +147,6 @@ def main(argv: list[str] | None = None) -> None:
     if not args.no_show and figures.has_display():
         draw = partial(figures.draw_history, history=history, test_accuracy=test_accuracy)
         figures.show_window(figures.PLOT_WINDOW_TITLE, draw, figures.HISTORY_SIZE)
-
-
-def save_digit_stats(model, train_data: tuple, val_data: tuple, path: Path) -> None:
-    """Where the training digits lie in the network's 128-unit layer, and the distance beyond which
-    a picture is not a digit (mnist_cnn/novelty.py), saved beside the weights for predict.py."""
-    from mnist_cnn.network import features_and_probabilities
-
-    train_features, _ = features_and_probabilities(model, train_data[0])
-    validation = features_and_probabilities(model, val_data[0])
-    novelty.save_stats(novelty.calibrate((train_features, train_data[1]), validation), path)
 
 
 def kept_for_resume(error: WriteError, state: Path) -> UserError:

@@ -44,10 +44,18 @@ def with_features(model: keras.Model) -> keras.Model:
     return keras.Model(model.inputs[0], [model.layers[-2].output, model.outputs[0]])
 
 
-def features_and_probabilities(model: keras.Model, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The 128 units before the last layer, and the probabilities, of each image (float64, for novelty.py)."""
-    features, probabilities = with_features(model).predict(images, batch_size=1024, verbose=0)
-    return np.asarray(features, np.float64), np.asarray(probabilities, np.float64)
+def features_and_probabilities(model: keras.Model, *image_sets: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """For each set of images, the 128 units before the last layer and the probabilities (float64,
+    for novelty.py). All sets go through one predict(), which TensorFlow traces only once or twice."""
+    features, probabilities = with_features(model).predict(np.concatenate(image_sets), batch_size=1024, verbose=0)
+    ends = np.cumsum([len(images) for images in image_sets])
+    return [
+        (
+            np.asarray(features[end - len(images) : end], np.float64),
+            np.asarray(probabilities[end - len(images) : end], np.float64),
+        )
+        for images, end in zip(image_sets, ends, strict=True)
+    ]
 
 
 def save_weights(model: keras.Model, path: Path) -> None:
