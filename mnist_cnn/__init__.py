@@ -18,5 +18,6 @@ stay fast:
     novelty.py   not a digit: how far the network's view of a piece lies from every digit's
     reading.py   each piece read (TensorFlow, when a Reader is made): a digit or not; the text and JSON
     batches.py   many files found and prepared chunk by chunk, in worker processes
-    figures.py   the training plot, the prediction figure, opening a window
+    figures.py   the training plot and its mistakes, the prediction figure, opening a window
+    pad.py       the drawing pad of predict.py --draw: strokes read as they are written
 """

@@ -64,8 +64,9 @@ class Pad:
         for stroke in self.strokes:
             if len(stroke) > 1:
                 draw.line(stroke, fill=0, width=PEN, joint="curve")
-            for x, y in (stroke[0], stroke[-1]):  # round ends, and a dot for a tap
-                draw.ellipse((x - PEN / 2, y - PEN / 2, x + PEN / 2, y + PEN / 2), fill=0)
+            for x, y in stroke:  # a round nib at every point: smooth joints and ends, a dot for a tap
+                r = (PEN - 1) / 2  # the line's own half-width, so the nib adds no bumps to it
+                draw.ellipse((x - r, y - r, x + r, y + r), fill=0)
         return img
 
     def on_press(self, event) -> None:
