@@ -52,6 +52,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS, help="where to save the weights")
     parser.add_argument("--plot", type=Path, default=Path("results.png"), help="where to save the history plot")
     parser.add_argument("--seed", type=int, help="random seed for a reproducible run (default: a fresh one, printed)")
+    parser.add_argument(
+        "--precision",
+        choices=("auto", "float32", "bfloat16"),
+        default="auto",
+        help="the arithmetic of training; the weights are float32 either way (default: auto, bfloat16 on CPUs "
+        "with AVX512_BF16 or AMX)",
+    )
     parser.add_argument("--no-show", action="store_true", help="save the plot without opening a window")
     parser.add_argument(
         "--calibrate",
@@ -89,14 +96,14 @@ def main(argv: list[str] | None = None) -> None:
     (x_fit, y_fit), (x_val, _) = train_data, val_data
 
     from mnist_cnn.backend import keras
-    from mnist_cnn.network import build_model, features_and_probabilities, load_model, save_weights
+    from mnist_cnn.network import build_model, features_and_probabilities, float32_copy, load_model, save_weights
 
     if args.calibrate:
         (train_features, _), validation = features_and_probabilities(load_model(args.weights), x_fit, x_val)
         novelty.save_stats(novelty.calibrate((train_features, y_fit), validation), stats)
         print(f"saved {stats}")
         return
-    from mnist_cnn.training import ResumeNotice, train
+    from mnist_cnn.training import ResumeNotice, train, use_precision
 
     # What must not change between an interrupted run and the one that resumes it.
     settings = {**args.recipe.settings(), "data": str(Path(args.data).resolve()) if args.data else None}
@@ -104,6 +111,8 @@ def main(argv: list[str] | None = None) -> None:
         seed = resume.start_or_resume(state, settings, args.seed, args.fresh)
         keras.utils.set_random_seed(seed)
         print(f"{len(train_data[0])} training, {len(val_data[0])} validation, {len(x_test)} test images; seed {seed}")
+        precision = use_precision(args.precision)
+        print(f"arithmetic: {precision}" + (", weights in float32" if precision != "float32" else ""))
         model = build_model()
         model.summary()
         notice = ResumeNotice(state)
@@ -128,6 +137,12 @@ def main(argv: list[str] | None = None) -> None:
         accuracies = history["val_accuracy"]
         kept = len(accuracies) if args.recipe.plain else accuracies.index(max(accuracies)) + 1
         print(f"kept epoch {kept} of {len(accuracies)} (validation accuracy {accuracies[kept - 1]:.4f})")
+        try:
+            save_weights(model, args.weights)
+        except WriteError as e:
+            raise kept_for_resume(e, state) from None
+        model = float32_copy(model)  # tested and measured as predict.py will run it
+        model.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
         test_loss, test_accuracy = model.evaluate(x_test, y_test, batch_size=256, verbose=0)
         print(f"test accuracy: {test_accuracy:.4f}  test loss: {test_loss:.4f}")
         # Where the training digits lie in the 128-unit layer, and the distance beyond which a
@@ -136,7 +151,6 @@ def main(argv: list[str] | None = None) -> None:
             model, x_fit, x_val, x_test
         )
         try:
-            save_weights(model, args.weights)
             novelty.save_stats(novelty.calibrate((train_features, y_fit), validation), stats)
             figures.save_plot(history, args.plot, test_accuracy)
             figures.save_mistakes(mistakes, x_test, y_test, test_probabilities)

@@ -7,15 +7,21 @@ Recipes, each run in a fresh process of its own (TensorFlow reads its oneDNN set
 import, and a process of its own gives each its own peak memory):
   plain-stock   the reference: the plain recipe as stock Keras runs it, fit() on the NumPy
                 arrays (batch 32, Adam at 0.001, no augmentation) with TensorFlow's stock
-                settings: oneDNN as TensorFlow decides (off on AMD CPUs), tf.data autotuning on
+                settings: oneDNN as TensorFlow decides (tensorflow_onednn_default), tf.data autotuning on
   plain-tfdata  python3 model.py --plain: the same recipe through model.py's input pipeline
                 (fixed prefetch, no autotuning), oneDNN still as TensorFlow decides
   plain-onednn  python3 model.py --plain with oneDNN on: what the two settings are worth together
-  default       python3 model.py as it is now
+  default       python3 model.py as it is now: bfloat16 arithmetic on CPUs with AVX512_BF16 or AMX
+  default-float32  python3 model.py --precision float32: what bfloat16 is worth
 
-For each run it prints seconds per epoch, total seconds (process start to exit, as a user
-waits), test accuracy, peak RSS and GFLOP/s, and each recipe's time as a multiple of
-plain-stock's. It runs the package's own functions (mnist_cnn) and writes nothing into the checkout.
+For each run it prints the arithmetic, seconds per epoch, total seconds (process start to exit,
+as a user waits), test accuracy, peak RSS, GFLOP/s and that as a share of the CPU's float32
+peak, and each recipe's time as a multiple of plain-stock's. The peak is cores x clock x FLOP
+per cycle per core: 64 with AVX-512 (two 16-lane FMA units, as server Xeons and EPYCs since
+Zen 4 have; assumed, not measured), 32 with AVX2 and FMA; the clock is the highest "cpu MHz"
+in /proc/cpuinfo, which a VM reports as its nominal clock. The training FLOP are counted from
+the layers (training_flops_per_image), so bfloat16 runs are measured against the float32 peak
+too. It runs the package's own functions (mnist_cnn) and writes nothing into the checkout.
 """
 
 import json
@@ -31,11 +37,27 @@ from pathlib import Path
 
 from common import bench_parser, parse_data
 
+
+def tensorflow_onednn_default() -> str:
+    """What TensorFlow decides about oneDNN by itself, as TF_ENABLE_ONEDNN_OPTS would say it: on
+    (on Linux x86) for CPUs with AVX512_VNNI, AVX512_BF16, AVX_VNNI or AMX, its documented rule
+    (the import log agrees on this session's Intel Xeon), off otherwise. mnist_cnn.backend turns
+    it on everywhere, so the stock recipes say TensorFlow's choice out loud."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return "0"
+    flags = set(next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), []))
+    return "1" if flags & {"avx512_vnni", "avx512_bf16", "avx_vnni", "amx_tile"} else "0"
+
+
+STOCK = {"TF_ENABLE_ONEDNN_OPTS": tensorflow_onednn_default()}
 RECIPES = {
-    "plain-stock": {"plain": True, "stock_fit": True, "env": {"TF_ENABLE_ONEDNN_OPTS": "0"}},
-    "plain-tfdata": {"plain": True, "stock_fit": False, "env": {"TF_ENABLE_ONEDNN_OPTS": "0"}},
-    "plain-onednn": {"plain": True, "stock_fit": False, "env": {"TF_ENABLE_ONEDNN_OPTS": "1"}},
-    "default": {"plain": False, "stock_fit": False, "env": {}},
+    "plain-stock": {"plain": True, "stock_fit": True, "env": STOCK, "precision": "float32"},
+    "plain-tfdata": {"plain": True, "stock_fit": False, "env": STOCK, "precision": "float32"},
+    "plain-onednn": {"plain": True, "stock_fit": False, "env": {"TF_ENABLE_ONEDNN_OPTS": "1"}, "precision": "float32"},
+    "default": {"plain": False, "stock_fit": False, "env": {}, "precision": "auto"},
+    "default-float32": {"plain": False, "stock_fit": False, "env": {}, "precision": "float32"},
 }
 
 
@@ -60,7 +82,7 @@ def worker(name: str, seed: int, epochs: int, data: str) -> None:
     from mnist_cnn.mnist import load_mnist, split_validation
     from mnist_cnn.network import build_model
     from mnist_cnn.recipe import DEFAULT, PLAIN
-    from mnist_cnn.training import train
+    from mnist_cnn.training import train, use_precision
 
     class EpochTimer(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
@@ -73,6 +95,7 @@ def worker(name: str, seed: int, epochs: int, data: str) -> None:
     keras.utils.set_random_seed(seed)
     (x_train, y_train), (x_test, y_test) = load_mnist(data)
     train_data, val_data = split_validation(x_train, y_train)
+    precision = use_precision(RECIPES[name]["precision"])
     net = build_model()
     recipe = replace(PLAIN if RECIPES[name]["plain"] else DEFAULT, epochs=epochs)  # model.py's own recipes
     if RECIPES[name]["stock_fit"]:  # Keras' own fit() on the arrays, not mnist_cnn.training's pipeline
@@ -94,7 +117,8 @@ def worker(name: str, seed: int, epochs: int, data: str) -> None:
             train(net, train_data, val_data, recipe, Path(state), [EpochTimer()])
     _, accuracy = net.evaluate(x_test, y_test, batch_size=1024, verbose=0)
     flops = training_flops_per_image(net) * len(train_data[0]) * epochs
-    print(json.dumps({"epoch_seconds": seconds, "test_accuracy": accuracy, "gflops": flops / sum(seconds) / 1e9}))
+    gflops = flops / sum(seconds) / 1e9
+    print(json.dumps({"epoch_seconds": seconds, "test_accuracy": accuracy, "gflops": gflops, "precision": precision}))
 
 
 def run(recipe: str, seed: int, epochs: int, data: str) -> dict:
@@ -120,6 +144,18 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def fp32_peak_gflops() -> float | None:
+    """cores x GHz x FLOP per cycle (see the docstring); None where /proc/cpuinfo is not there."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return None
+    flags = set(next((line.split(":", 1)[1].split() for line in lines if line.startswith("flags")), []))
+    mhz = max((float(line.split(":", 1)[1]) for line in lines if line.startswith("cpu MHz")), default=0.0)
+    per_cycle = 64 if "avx512f" in flags else 32 if {"avx2", "fma"} <= flags else 16
+    return (os.cpu_count() or 1) * mhz / 1000 * per_cycle or None
+
+
 def main() -> None:
     parser = bench_parser(__doc__, weights=False)
     parser.add_argument("--epochs", type=int, default=13, help="epochs per run (default: 13)")
@@ -138,18 +174,21 @@ def main() -> None:
     if args.worker:
         return worker(args.worker, args.seed, args.epochs, args.data)
 
+    peak = fp32_peak_gflops()
     print(f"machine: {os.cpu_count()} cores, {cpu_model()}; Python {platform.python_version()}; {args.epochs} epochs")
-    columns = ("seed", "s/epoch", "total s", "test acc", "peak RSS", "GFLOP/s")
-    print(f"{'recipe':13s} " + " ".join(f"{c:>9s}" for c in columns), flush=True)
+    print(f"float32 peak: {peak:.0f} GFLOP/s (see the docstring)" if peak else "float32 peak: unknown")
+    columns = ("seed", "s/epoch", "total s", "test acc", "peak RSS", "GFLOP/s", "of peak", "arithmetic")
+    print(f"{'recipe':16s} " + " ".join(f"{c:>9s}" for c in columns), flush=True)
     results = []
     for recipe in args.recipes:
         # The plain recipes are the reference, not the subject: one seed each keeps the run short.
         for seed in args.seeds if recipe == "default" else args.seeds[:1]:
             r = run(recipe, seed, args.epochs, args.data)
             results.append(r)
+            share = f"{r['gflops'] / peak:9.0%}" if peak else f"{'':9s}"
             print(
-                f"{recipe:13s} {seed:9d} {sum(r['epoch_seconds']) / args.epochs:9.1f} {r['total_seconds']:9.1f} "
-                f"{r['test_accuracy']:9.2%} {r['peak_rss_gb']:7.2f}GB {r['gflops']:9.1f}",
+                f"{recipe:16s} {seed:9d} {sum(r['epoch_seconds']) / args.epochs:9.1f} {r['total_seconds']:9.1f} "
+                f"{r['test_accuracy']:9.2%} {r['peak_rss_gb']:7.2f}GB {r['gflops']:9.1f} {share} {r['precision']:>9s}",
                 flush=True,
             )
 
@@ -162,7 +201,7 @@ def main() -> None:
         total = sum(r["total_seconds"] for r in runs) / len(runs)
         accuracies = [r["test_accuracy"] for r in runs]
         line = (
-            f"  {recipe:13s} total {total:6.1f} s, test accuracy mean {sum(accuracies) / len(accuracies):.2%} "
+            f"  {recipe:16s} total {total:6.1f} s, test accuracy mean {sum(accuracies) / len(accuracies):.2%} "
             f"(min {min(accuracies):.2%}), peak RSS {max(r['peak_rss_gb'] for r in runs):.2f} GB"
         )
         if reference:

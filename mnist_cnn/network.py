@@ -32,10 +32,21 @@ def build_model() -> keras.Model:
             keras.layers.MaxPooling2D((2, 2)),
             keras.layers.Flatten(),
             keras.layers.Dense(128, activation="relu"),
-            keras.layers.Dense(NUM_CLASSES, activation="softmax"),
+            # Float32 even when training computes in bfloat16 (training.use_precision): a softmax
+            # in bfloat16's 8 bits of mantissa would round the probabilities the loss is taken of.
+            keras.layers.Dense(NUM_CLASSES, activation="softmax", dtype="float32"),
         ],
         name="mnist_cnn",
     )
+
+
+def float32_copy(model: keras.Model) -> keras.Model:
+    """The network as predict.py runs it, float32 throughout, with `model`'s weights (which are
+    float32 however it was trained)."""
+    keras.mixed_precision.set_global_policy("float32")
+    copy = build_model()
+    copy.set_weights(model.get_weights())
+    return copy
 
 
 def with_features(model: keras.Model) -> keras.Model:

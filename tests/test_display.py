@@ -87,12 +87,15 @@ def capture(display: str, window: str) -> Image.Image:
     return Image.open(io.BytesIO(shot.stdout)).convert("RGB")
 
 
-def close_with_q(display: str, window: str) -> None:
-    subprocess.run(
-        ["xdotool", "windowfocus", "--sync", window, "key", "q"],
-        env={**os.environ, "DISPLAY": display},
-        check=True,
-        timeout=30,
+def start_on(display: str, script: str, *args: str, cwd) -> subprocess.Popen:
+    """One of the project's scripts, unbuffered, on the display, as a user starts it."""
+    return subprocess.Popen(
+        [sys.executable, "-u", str(ROOT / script), *args],
+        cwd=cwd,
+        env={**os.environ, "DISPLAY": display, "MPLBACKEND": ""},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -112,14 +115,7 @@ def assert_shows_a_plot(shot: Image.Image, min_size: tuple[int, int]) -> None:
 
 
 def test_training_plot_opens_on_the_display_shows_the_history_and_closes_with_q(display, small_mnist_path, tmp_path):
-    run = subprocess.Popen(
-        [sys.executable, str(ROOT / "model.py"), "--data", str(small_mnist_path), "--epochs", "2"],
-        cwd=tmp_path,
-        env={**os.environ, "DISPLAY": display, "MPLBACKEND": ""},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    run = start_on(display, "model.py", "--data", str(small_mnist_path), "--epochs", "2", cwd=tmp_path)
     window = find_window(display, figures.PLOT_WINDOW_TITLE, run)
     shot = capture(display, window)
     assert_shows_a_plot(shot, (1000, 400))  # figsize 11 x 4.5 inches at 100 dpi
@@ -128,7 +124,7 @@ def test_training_plot_opens_on_the_display_shows_the_history_and_closes_with_q(
     assert share_of(pixels, MATPLOTLIB_BLUE) > 0.0005 and share_of(pixels, MATPLOTLIB_ORANGE) > 0.0005
     assert (tmp_path / "results.png").is_file()  # saved before the window opened
 
-    close_with_q(display, window)
+    press(display, window, "q")
     stdout, stderr = run.communicate(timeout=60)
     assert run.returncode == 0, stderr
     assert "saved model.weights.h5, model.digits.npz, results.png and results-mistakes.png" in stdout
@@ -139,21 +135,14 @@ def test_predict_show_opens_a_window_per_image_with_what_the_network_saw(display
     picture = Image.new("L", (200, 200), 235)
     picture.paste(20, (90, 40, 110, 160))  # a "1"
     picture.save(tmp_path / "one.png")
-    run = subprocess.Popen(
-        [sys.executable, str(ROOT / "predict.py"), "one.png", "--show", "--weights", str(untrained_weights)],
-        cwd=tmp_path,
-        env={**os.environ, "DISPLAY": display, "MPLBACKEND": ""},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    run = start_on(display, "predict.py", "one.png", "--show", "--weights", str(untrained_weights), cwd=tmp_path)
     window = find_window(display, "predict.py: one.png", run)
     shot = capture(display, window)
     assert_shows_a_plot(shot, (900, 300))  # figsize 10 x 3.6 inches at 100 dpi
     # The probability bars are matplotlib's blue; the 28x28 digit is white on black.
     assert share_of(np.asarray(shot), MATPLOTLIB_BLUE) > 0.001
 
-    close_with_q(display, window)
+    press(display, window, "q")
     stdout, stderr = run.communicate(timeout=60)
     assert run.returncode == 0, stderr
     assert stdout.split()[0].isdigit()
@@ -215,14 +204,7 @@ def press(display: str, window: str, key: str) -> None:
 
 def test_drawing_pad_reads_each_stroke_clears_saves_and_quits(display, trained_run, tmp_path):
     workdir, _ = trained_run
-    run = subprocess.Popen(
-        [sys.executable, "-u", str(ROOT / "predict.py"), "--draw", "--weights", str(workdir / "model.weights.h5")],
-        cwd=tmp_path,
-        env={**os.environ, "DISPLAY": display, "MPLBACKEND": ""},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    run = start_on(display, "predict.py", "--draw", "--weights", str(workdir / "model.weights.h5"), cwd=tmp_path)
     window = find_window(display, pad.TITLE, run)
     write_on(display, window, [(140, 40 + 10 * i) for i in range(21)])  # a vertical stroke
     assert next_line(run).split()[0] == "1"

@@ -2,7 +2,9 @@
 
 import re
 
+import h5py
 import numpy as np
+from conftest import run_script
 from PIL import Image
 
 import predict
@@ -93,3 +95,17 @@ def test_why_marks_the_ink_whose_loss_costs_the_answer_most(trained_run, mnist):
             drops.append(piece.probabilities[piece.answer] - after.probabilities[piece.answer])
     # Wiping the fifth of the ink it marks most "for" costs the answer far more than a random fifth.
     assert np.mean(marked) > 2 * np.mean(random) and np.mean(marked) > 0.2, (np.mean(marked), np.mean(random))
+
+
+def test_bfloat16_training_saves_float32_weights_that_predict_reads(small_mnist_path, tmp_path):
+    args = ("--data", str(small_mnist_path), "--epochs", "1", "--batch-size", "32", "--seed", "0", "--no-show")
+    result = run_script("model.py", *args, "--precision", "bfloat16", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "arithmetic: bfloat16, weights in float32" in result.stdout
+    assert float(re.search(r"test accuracy: ([0-9.]+)", result.stdout).group(1)) > 0.85  # as float32's run
+    with h5py.File(tmp_path / "model.weights.h5") as f:
+        dtypes = set()
+        f.visititems(lambda name, o: dtypes.add(o.dtype) if isinstance(o, h5py.Dataset) else None)
+    assert dtypes and all(d == np.float32 or d.kind != "f" for d in dtypes)
+    net = network.build_model()
+    net.load_weights(tmp_path / "model.weights.h5")  # the float32 network predict.py builds
