@@ -1,35 +1,53 @@
-"""How well predict.py reads numbers: 2 to 6 MNIST test digits written side by side on one line.
+"""How well predict.py reads numbers: 2 to 6 digits written side by side on one line.
 
     python3 bench/multidigit.py --data mnist.npz --weights model.weights.h5 --count 300
+    python3 bench/multidigit.py --data mnist.npz --weights model.weights.h5 --source fonts --photo
 
-Each number is 2 to 6 MNIST *test* digits (never trained on), each 4 times MNIST's size, cropped
-to its ink, scaled by 0.85 to 1.15, moved up or down by up to 20 pixels, and set beside the
-last with a gap of -2 to 30 pixels (about one pair in six touches or nearly), dark ink on white.
-Every number goes through predict.py's own pipeline and verdict (a digit left out as "not a
-digit" is missing); the script prints the share of numbers read exactly (every digit, none
-missing or extra) and of digits read right where the count was right.
+The digits are MNIST *test* digits (never trained on), each 4 times MNIST's size, or with
+--source fonts the digits of the handwriting fonts of bench/writers.py, about as tall. Each is
+cropped to its ink, scaled by 0.85 to 1.15, moved up or down by up to 20 pixels, and set beside
+the last with a gap of -2 to 30 pixels (about one pair in six touches or nearly), dark ink on
+white. With --photo it is then photographed as people write and photograph: the number slanted
+(sheared by up to ±0.2), a ruled line across the page under one number in two, the paper shaded
+from one side with noise, saved as JPEG. Every number goes through predict.py's own pipeline and verdict (a digit
+left out as "not a digit" is missing); the script prints the share of numbers read exactly
+(every digit, none missing or extra) and of digits read right where the count was right.
 """
+
+import io
+import sys
+from pathlib import Path
 
 import numpy as np
 from common import bench_parser, mnist_test, parse_data
 from PIL import Image
+from writers import FONTS, WRITERS, written
 
 from mnist_cnn.pictures import read_digits
 from mnist_cnn.reading import Reader, judge
 
 
-def compose(digits: list[np.ndarray], rng: np.random.Generator) -> Image.Image:
-    """The digits (28x28, white on black) written left to right as one number, dark on white."""
-    parts = []
-    for digit in digits:
-        size = int(28 * 4 * rng.uniform(0.85, 1.15))
-        big = np.asarray(Image.fromarray(digit).resize((size, size), Image.Resampling.BICUBIC), np.float32)
+def mnist_part(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """An MNIST digit (28x28, white on black) at 4 times its size, times 0.85 to 1.15."""
+    size = int(28 * 4 * rng.uniform(0.85, 1.15))
+    return np.asarray(Image.fromarray(digit).resize((size, size), Image.Resampling.BICUBIC), np.float32)
+
+
+def font_part(font: Path, digit: int, rng: np.random.Generator) -> np.ndarray:
+    """A font's digit, white on black, about as tall as mnist_part's ink."""
+    return written(font, digit, int(80 * rng.uniform(0.85, 1.15))) * 255
+
+
+def compose(parts: list[np.ndarray], rng: np.random.Generator) -> Image.Image:
+    """The digits (white on black, any size) written left to right as one number, dark on white."""
+    cropped = []
+    for big in parts:
         cols = np.flatnonzero(big.max(axis=0) > 30)
-        parts.append(big[:, cols[0] : cols[-1] + 1])
-    height = max(p.shape[0] for p in parts) + 60
-    page = np.zeros((height, sum(p.shape[1] for p in parts) + 40 + 30 * len(parts)), np.float32)
+        cropped.append(big[:, cols[0] : cols[-1] + 1])
+    height = max(p.shape[0] for p in cropped) + 60
+    page = np.zeros((height, sum(p.shape[1] for p in cropped) + 40 + 30 * len(cropped)), np.float32)
     x = 20
-    for part in parts:
+    for part in cropped:
         y = 10 + int(rng.integers(0, 21))
         region = page[y : y + part.shape[0], x : x + part.shape[1]]
         np.maximum(region, part, out=region)
@@ -37,26 +55,64 @@ def compose(digits: list[np.ndarray], rng: np.random.Generator) -> Image.Image:
     return Image.fromarray((255 - page).clip(0, 255).astype(np.uint8))
 
 
+def photographed(img: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """The number written slanted, ruled under (one in two) across the whole page, on shaded
+    noisy paper, through JPEG."""
+    w, h = img.size
+    shear = rng.uniform(-0.2, 0.2)  # the hand slants, not the paper: the ruled line stays level
+    img = img.transform(
+        img.size,
+        Image.Transform.AFFINE,
+        (1, shear, -shear * h / 2, 0, 1, 0),
+        resample=Image.Resampling.BILINEAR,
+        fillcolor=255,
+    )
+    page = Image.new("L", (w + 80, h + 80), 255)
+    page.paste(img, (40, 40))
+    if rng.random() < 0.5:  # a ruled line just under the digits
+        y = 40 + h - 25
+        page.paste(170, (0, y, page.width, y + 3))
+    pixels = np.asarray(page, np.float32) * np.linspace(rng.uniform(0.7, 0.85), 1.0, page.width)[None, :]
+    pixels += rng.normal(0, 4, pixels.shape)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels.clip(0, 255).astype(np.uint8)).save(buffer, format="JPEG", quality=85)
+    return Image.open(buffer)
+
+
 def main() -> None:
     parser = bench_parser(__doc__)
     parser.add_argument("--count", type=int, default=300, help="numbers to write (default: 300)")
     parser.add_argument("--seed", type=int, default=0, help="the set's seed (default: 0)")
+    parser.add_argument("--source", choices=("mnist", "fonts"), default="mnist", help="whose digits (default: mnist)")
+    parser.add_argument("--photo", action="store_true", help="slant, ruled line, shaded paper, JPEG")
     args = parse_data(parser)
     x_test, y_test = mnist_test(args.data)
+    fonts = [FONTS / name for name in WRITERS if (FONTS / name).is_file()]
+    if args.source == "fonts" and not fonts:
+        sys.exit("bench/multidigit.py: no handwriting font installed; see the apt-get line in bench/writers.py")
     reader = Reader(args.weights)
     rng = np.random.default_rng(args.seed)
     exact, counted, digits_right, digits_total, left_out = 0, 0, 0, 0, 0
     for _ in range(args.count):
-        chosen = rng.choice(len(x_test), int(rng.integers(2, 7)), replace=False)
-        pieces = judge(reader.read(read_digits(compose(list(x_test[chosen]), rng))))
+        length = int(rng.integers(2, 7))
+        if args.source == "mnist":
+            chosen = rng.choice(len(x_test), length, replace=False)
+            labels, parts = y_test[chosen], [mnist_part(d, rng) for d in x_test[chosen]]
+        else:
+            labels, font = rng.integers(0, 10, length), fonts[int(rng.integers(len(fonts)))]
+            parts = [font_part(font, int(d), rng) for d in labels]
+        picture = compose(parts, rng)
+        pieces = judge(reader.read(read_digits(photographed(picture, rng) if args.photo else picture)))
         answers = np.array([piece.answer for piece in pieces if piece.is_digit])
         left_out += sum(not piece.is_digit for piece in pieces)
-        exact += len(answers) == len(chosen) and bool((answers == y_test[chosen]).all())
-        if len(answers) == len(chosen):
+        exact += len(answers) == length and bool((answers == labels).all())
+        if len(answers) == length:
             counted += 1
-            digits_right += int((answers == y_test[chosen]).sum())
-            digits_total += len(chosen)
-    print(f"{args.count} numbers of 2 to 6 MNIST test digits (seed {args.seed}), weights {args.weights}")
+            digits_right += int((answers == labels).sum())
+            digits_total += length
+    source = "MNIST test digits" if args.source == "mnist" else f"the digits of {len(fonts)} handwriting fonts"
+    photo = ", photographed (slant, ruled line, shading, JPEG)" if args.photo else ""
+    print(f"{args.count} numbers of 2 to 6 {source}{photo} (seed {args.seed}), weights {args.weights}")
     print(f"  read exactly:                 {exact / args.count:.1%}")
     print(f"  the right count of digits:    {counted / args.count:.1%}")
     print(f"  digits right, where counted:  {digits_right / max(digits_total, 1):.1%}")
