@@ -41,14 +41,19 @@ def load_reader(weights: Path) -> reading.Reader:
     return reader
 
 
+def check_weights(weights: Path) -> None:
+    """Say now, before any work, when there are no weights to read with."""
+    if not weights.is_file():
+        raise UserError(f"{weights}: no trained weights; train first with python3 model.py")
+
+
 def draw_pad(weights: Path) -> int:
     """predict.py --draw: the drawing pad (mnist_cnn/pad.py), once the display, the folder its
     drawings are saved in and the weights are known to be there."""
     if not figures.has_display():
         raise UserError("no display: --draw needs a window (DISPLAY is not set; with Docker, see the README)")
     check_writable(Path("drawing-1.png"))
-    if not weights.is_file():
-        raise UserError(f"{weights}: no trained weights; train first with python3 model.py")
+    check_weights(weights)
     problem = figures.window_problem()
     if problem:
         raise UserError(problem)
@@ -117,8 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     files, errors = find_images(args.paths)
     for path, message in errors:
         report_error(message, args.json, path)
-    if not args.weights.is_file():
-        raise UserError(f"{args.weights}: no trained weights; train first with python3 model.py")
+    check_weights(args.weights)
     single = len(args.paths) == 1 and not args.paths[0].is_dir()  # print the digit first, as ever
     keep_pictures = args.show or args.preview is not None
     if args.show and not figures.has_display():

@@ -32,8 +32,7 @@ from mnist_cnn import novelty
 from mnist_cnn.batches import prepare
 from mnist_cnn.errors import UserError
 from mnist_cnn.mnist import load_mnist, split_validation
-from mnist_cnn.network import load_model, with_features
-from mnist_cnn.reading import IN_NUMBER
+from mnist_cnn.reading import IN_NUMBER, Reader
 
 LETTERS = "ACEFHKMNPRTUVWXYacdefhkmnprtuvwxy"  # none of them shaped like a digit
 CANVAS = 300
@@ -161,12 +160,12 @@ NAMES = ("predict.py", "Mahalanobis", "energy", "softmax")
 
 
 class Scores:
-    """The three scores of a batch of 28x28 images (higher: less like a digit)."""
+    """The four scores of a batch of 28x28 images (higher: less like a digit), from a Reader's
+    network and the class means and precision fitted here."""
 
-    def __init__(self, net, means, precision):
-        self.model, self.means, self.precision = with_features(net), means, precision
-        kernel, bias = net.layers[-1].get_weights()
-        self.kernel, self.bias = kernel, bias
+    def __init__(self, reader: Reader, means: np.ndarray, precision: np.ndarray):
+        self.model, self.kernel, self.bias = reader.model, reader.kernel, reader.bias
+        self.means, self.precision = means, precision
 
     def __call__(self, images: np.ndarray) -> dict[str, np.ndarray]:
         if not len(images):
@@ -206,9 +205,9 @@ def main() -> None:
 
     (x_train, y_train), (x_test, _) = load_mnist(args.data)
     (x_fit, y_fit), (x_val, _) = split_validation(x_train, y_train)
-    net = load_model(args.weights)
-    features = np.asarray(with_features(net).predict(x_fit[..., None], 512, verbose=0)[0], np.float64)
-    scores = Scores(net, *novelty.fit_stats(features, y_fit))
+    reader = Reader(args.weights)
+    features = np.asarray(reader.model.predict(x_fit[..., None], 512, verbose=0)[0], np.float64)
+    scores = Scores(reader, *novelty.fit_stats(features, y_fit))
     thresholds = {name: np.quantile(s, 1 - novelty.REFUSED) for name, s in scores(x_val[..., None]).items()}
 
     def refused(pictures: list[np.ndarray]) -> dict[str, float]:

@@ -37,18 +37,15 @@ from pathlib import Path
 
 from common import bench_parser, parse_data
 
+from mnist_cnn.cpu import cpu_flags, cpuinfo
+
 
 def tensorflow_onednn_default() -> str:
     """What TensorFlow decides about oneDNN by itself, as TF_ENABLE_ONEDNN_OPTS would say it: on
     (on Linux x86) for CPUs with AVX512_VNNI, AVX512_BF16, AVX_VNNI or AMX, its documented rule
     (the import log agrees on this session's Intel Xeon), off otherwise. mnist_cnn.backend turns
     it on everywhere, so the stock recipes say TensorFlow's choice out loud."""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return "0"
-    flags = set(next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), []))
-    return "1" if flags & {"avx512_vnni", "avx512_bf16", "avx_vnni", "amx_tile"} else "0"
+    return "1" if cpu_flags() & {"avx512_vnni", "avx512_bf16", "avx_vnni", "amx_tile"} else "0"
 
 
 STOCK = {"TF_ENABLE_ONEDNN_OPTS": tensorflow_onednn_default()}
@@ -138,20 +135,13 @@ def run(recipe: str, seed: int, epochs: int, data: str) -> dict:
 
 
 def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []:
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
+    return next(iter(cpuinfo("model name")), None) or platform.processor() or platform.machine()
 
 
 def fp32_peak_gflops() -> float | None:
     """cores x GHz x FLOP per cycle (see the docstring); None where /proc/cpuinfo is not there."""
-    try:
-        lines = Path("/proc/cpuinfo").read_text().splitlines()
-    except OSError:
-        return None
-    flags = set(next((line.split(":", 1)[1].split() for line in lines if line.startswith("flags")), []))
-    mhz = max((float(line.split(":", 1)[1]) for line in lines if line.startswith("cpu MHz")), default=0.0)
+    flags = cpu_flags()
+    mhz = max((float(value) for value in cpuinfo("cpu MHz")), default=0.0)
     per_cycle = 64 if "avx512f" in flags else 32 if {"avx2", "fma"} <= flags else 16
     return (os.cpu_count() or 1) * mhz / 1000 * per_cycle or None
 

@@ -6,6 +6,7 @@ stay fast:
     errors.py    the user's error (one line, no traceback) and how a script ends on it
     storage.py   files written whole or not at all, places checked for writing first
     backend.py   TensorFlow and Keras, imported once, quietly, with oneDNN on (TensorFlow)
+    cpu.py       what the CPU can do (its flags), from /proc/cpuinfo
     network.py   the network, its weights saved and loaded (TensorFlow)
     mnist.py     MNIST read and checked, the validation split
     pipeline.py  the tf.data input pipeline and its augmentation (TensorFlow)

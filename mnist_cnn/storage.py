@@ -21,7 +21,6 @@ class WriteError(UserError):
 
     def __init__(self, path: Path, error: OSError):
         super().__init__(f"cannot write {path}: {reason(error)}")
-        self.path = path
 
 
 def reason(error: OSError) -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from mnist_cnn.backend import keras, tf
+from mnist_cnn.cpu import cpu_flags
 from mnist_cnn.network import save_weights
 from mnist_cnn.pipeline import make_dataset
 from mnist_cnn.recipe import Recipe
@@ -57,17 +58,9 @@ class ResumeNotice(keras.callbacks.Callback):
         self.first = False
 
 
-PRECISIONS = ("auto", "float32", "bfloat16")
-
-
 def bfloat16_in_hardware() -> bool:
-    """Whether the CPU multiplies bfloat16 in hardware (AVX512_BF16 or AMX), from /proc/cpuinfo."""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:  # not Linux: no way to tell, so no
-        return False
-    flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), [])
-    return bool({"avx512_bf16", "amx_bf16"} & set(flags))
+    """Whether the CPU multiplies bfloat16 in hardware (AVX512_BF16 or AMX)."""
+    return bool({"avx512_bf16", "amx_bf16"} & cpu_flags())
 
 
 def use_precision(asked: str) -> str:
