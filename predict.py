@@ -23,7 +23,7 @@ from functools import partial
 from pathlib import Path
 
 from mnist_cnn import figures, novelty, reading
-from mnist_cnn.batches import decoded_in_workers, find_images, prepared_chunks, quiet_pillow
+from mnist_cnn.batches import find_images, prepared_chunks, quiet_pillow
 from mnist_cnn.errors import UserError, run_script
 from mnist_cnn.storage import DEFAULT_WEIGHTS, WriteError, check_writable
 
@@ -131,13 +131,16 @@ def main(argv: list[str] | None = None) -> int:
 
     reader, failed, number, unwritten = None, bool(errors), 0, None
     # Many files are decoded by worker processes, so this one is free to import TensorFlow meanwhile.
-    loader = ThreadPoolExecutor(max_workers=1)
-    loading = loader.submit(load_reader, args.weights) if decoded_in_workers(len(files)) else None
-    loader.shutdown(wait=False)
-    for chunk in prepared_chunks(files, args.invert, keep_pictures):
+    loader, loading = ThreadPoolExecutor(max_workers=1), []
+
+    def load_meanwhile() -> None:
+        loading.append(loader.submit(load_reader, args.weights))
+        loader.shutdown(wait=False)
+
+    for chunk in prepared_chunks(files, args.invert, keep_pictures, workers_started=load_meanwhile):
         found = [d for _, digits, _ in chunk if not isinstance(digits, UserError) for d in digits]
         if found:
-            reader = reader or (loading.result() if loading else load_reader(args.weights))
+            reader = reader or (loading[0].result() if loading else load_reader(args.weights))
             read = iter(reader.read(found))
         for path, digits, picture in chunk:
             number += 1

@@ -6,9 +6,10 @@ stops the others. No TensorFlow here: predict.py loads the network while the wor
 
 import multiprocessing
 import os
+import sys
 import warnings
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 from pathlib import Path
@@ -76,25 +77,33 @@ def decoded_in_workers(count: int) -> bool:
     return count >= MANY_FILES and (os.cpu_count() or 1) >= 2
 
 
-def prepared_chunks(files: list[Path], invert: str, keep_pictures: bool) -> Iterator[list[tuple]]:
+def prepared_chunks(
+    files: list[Path], invert: str, keep_pictures: bool, workers_started: Callable[[], None] = lambda: None
+) -> Iterator[list[tuple]]:
     """attempt() for every file, CHUNK at a time.
 
     Many files are decoded in two worker processes, which use both cores while this one imports
-    TensorFlow and runs the network (threads would share one interpreter lock); at most four
-    chunks (two with pictures) are ever in flight, so memory stays bounded. A few files are not
-    worth starting them.
+    TensorFlow and runs the network (threads would share one interpreter lock): once they run,
+    `workers_started()` is called, to start that. At most four chunks (two with pictures) are
+    ever in flight, so memory stays bounded. A few files are not worth starting them.
     """
     chunks = [files[start : start + CHUNK] for start in range(0, len(files), CHUNK)]
     work = partial(attempt, invert=invert, keep_picture=keep_pictures)
     if not decoded_in_workers(len(files)):
         yield from ([work(path) for path in chunk] for chunk in chunks)
         return
-    # spawn, not fork: this process may already run TensorFlow's threads, which a fork would break.
-    context = multiprocessing.get_context("spawn")
+    # Forked, the workers have this process's imports (numpy, scipy, Pillow) at no cost, where a
+    # spawned one imports them and predict.py again: 0.5 s of CPU each, and 1,000 pictures in
+    # bench/predict.py took 0.2-0.4 s longer. A fork is safe while no thread runs here: the pool
+    # forks both workers at its first task, and only then does workers_started() let TensorFlow
+    # in. Where TensorFlow already runs (predict.main called again in one process), they spawn.
+    context = multiprocessing.get_context("spawn" if "tensorflow" in sys.modules else "fork")
     with ProcessPoolExecutor(max_workers=2, mp_context=context, initializer=quiet_pillow) as pool:
         in_flight: deque = deque()
         for chunk in chunks:
             in_flight.append(pool.map(work, chunk, chunksize=8))
+            if len(in_flight) == 1:
+                workers_started()
             if len(in_flight) == (2 if keep_pictures else 4):  # digits are 3 KB, pictures to show 300
                 yield list(in_flight.popleft())
         while in_flight:

@@ -461,6 +461,18 @@ def test_many_files_decoded_in_worker_processes_match_one_by_one_in_order(tmp_pa
             np.testing.assert_array_equal(np.stack([d.image for d in digits]), np.stack([d.image for d in expected]))
 
 
+def test_a_folder_read_by_forked_workers_reads_as_it_does_in_one_process(tmp_path, untrained_weights, capsys):
+    # In a fresh predict.py no TensorFlow runs yet, so its workers are forked; here, in the test
+    # process where it does, they are spawned. Both must give the same lines in the same order.
+    for i in range(batches.MANY_FILES + 3):
+        draw_digit(size=(60 + 3 * i, 90)).save(tmp_path / f"{i:02d}.png")
+    result = run_script("predict.py", str(tmp_path), "--weights", str(untrained_weights), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert predict.main([str(tmp_path), "--weights", str(untrained_weights)]) == 0
+    assert result.stdout == capsys.readouterr().out
+    assert len(result.stdout.splitlines()) == batches.MANY_FILES + 3
+
+
 def test_bad_files_never_stop_the_good_ones(tmp_path, untrained_weights):
     for _, make, _ in BAD_IMAGES:
         make(tmp_path)
