@@ -8,9 +8,11 @@
 The writers are the handwriting fonts that Debian packages (six of them from the "Because We Had
 To" project, drawn from the hands of six people; the others each one person's hand or a brush
 or felt-tip script). Each of their ten digits is written on a 1600x1200 photo of a page, 250 to
-500 pixels tall at a random place, blurred and saved as JPEG, under six conditions: plain paper;
+500 pixels tall at a random place, blurred and saved as JPEG, under seven conditions: plain paper;
 a phone's hard shadow over part of the page; light falling off toward the corners; specks of
-dust and a pencil dot; blue ink; a small digit (60 to 120 pixels). It prints how many predict.py
+dust and a pencil dot; blue ink; a small digit (60 to 120 pixels); a pen of some colour on paper
+of some colour, with two to four marks of another colour across the digit (a highlighter, a
+crayon, a correction). It prints how many predict.py
 reads right, and the naive "invert and resize", per condition and per writer. No MNIST digit is
 in it, and nothing here was trained or tuned on it but the conditions themselves.
 """
@@ -45,7 +47,10 @@ WRITERS = {  # font file: the Debian package that has it
     "truetype/kristi/Kristi.ttf": "fonts-kristi",
     "truetype/rufscript/Rufscript010.ttf": "fonts-rufscript",
 }
-CONDITIONS = ("plain", "shadow", "vignette", "specks", "blue pen", "small")
+CONDITIONS = ("plain", "shadow", "vignette", "specks", "blue pen", "small", "coloured marks")
+PAPERS = ((1.0, 0.95, 0.55), (1.0, 0.85, 0.9), (0.8, 0.95, 1.0), (1.0, 1.0, 1.0))  # yellow, pink, blue, white
+PENS = ((30, 40, 140), (20, 20, 20), (30, 100, 40), (120, 30, 120))  # blue, black, green, purple
+MARKS = ((255, 140, 30), (230, 60, 60), (90, 190, 90))  # orange, red, green highlighter or crayon
 PAGE = (1200, 1600)  # height, width: a phone photo, before predict.py reduces it
 
 
@@ -80,7 +85,17 @@ def photo(ink: np.ndarray, condition: str, rng: np.random.Generator) -> Image.Im
             y, x, r = rng.integers(0, h), rng.integers(0, w), rng.integers(2, 6)
             coverage[max(0, y - r) : y + r, max(0, x - r) : x + r] = 1
     pen = np.array([30.0, 40.0, 140.0]) if condition == "blue pen" else np.full(3, rng.uniform(15, 60))
-    rgb = page[..., None] * (1 - coverage[..., None]) + pen * coverage[..., None] * page[..., None] / 215
+    paper = np.ones(3)
+    if condition == "coloured marks":  # coloured paper and pen, and marks of another colour across the digit
+        paper, pen = np.array(PAPERS[rng.integers(len(PAPERS))]), np.array(PENS[rng.integers(len(PENS))], np.float32)
+    rgb = page[..., None] * paper * (1 - coverage[..., None]) + pen * coverage[..., None] * page[..., None] / 215
+    if condition == "coloured marks":
+        marked = Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8))
+        colour = MARKS[rng.integers(len(MARKS))]
+        for _ in range(rng.integers(2, 5)):
+            ends = rng.uniform((left, top, left, top), (left + ink.shape[1], top + ink.shape[0]) * 2)
+            ImageDraw.Draw(marked).line(list(ends), fill=colour, width=int(rng.integers(8, 25)))
+        rgb = np.asarray(marked, np.float32)
     rgb += 4 * rng.standard_normal(rgb.shape, dtype=np.float32)
     return Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(1.0))
 

@@ -5,12 +5,14 @@ and placed in a 28x28 frame with their centre of mass in the middle; the network
 else. So:
 
     load_image: decode (first frame, EXIF orientation, huge photos reduced) -> to_grayscale
-    (transparency laid on white, 16-bit scaled) -> preprocess: a sheet photographed on a desk
-    cropped to (sheet_box) -> digits_on_paper: polarity (ink made light, judged against the
-    paper) -> the paper's level removed (shading, a shadow's edge, noise) -> lines across the
-    whole picture dropped (lines.py: ruled paper, a table's edge) -> the digit's own pieces of
-    ink, not specks beside it (digit_box) -> each stroke to MNIST's brightness (stroke_level)
-    -> fit_in_frame: 20x20 box, strokes toward MNIST's width, centre of mass at (14, 14)
+    (transparency laid on white, 16-bit scaled) -> read_digits: a sheet photographed on a desk
+    cropped to (sheet_box); in colour, the ink told by its colour from marks of other colours
+    and from the paper's shade (ink_by_colour) -> digits_on_paper: polarity (ink made light,
+    judged against the paper) -> the paper's level removed (shading, a shadow's edge, noise)
+    -> lines across the whole picture dropped (lines.py: ruled paper, a table's edge) -> the
+    digits of a number (digits.py), or the digit's own pieces of ink, not specks beside it
+    (digit_box) -> each stroke to MNIST's brightness (stroke_level) -> fit_in_frame: 20x20 box,
+    strokes toward MNIST's width, centre of mass at (14, 14)
 
 Pillow, NumPy and scipy.ndimage only: no TensorFlow, no matplotlib, no command line.
 """
@@ -37,6 +39,8 @@ PIECE_REACH = 3  # pieces of ink this many stroke widths apart are one digit...
 SPECK = 0.02  # ...but those with less than this share of its ink do not stretch its box
 ORIENTATION = 0x0112  # the EXIF tag
 SHEET_FILL = 0.75  # a sheet on a desk is at least this much paper: the digit is small on it
+COLOURFUL = 40  # a picture with pixels this far from gray (max - min channel) is in colour...
+ACROSS = 1.5  # ...and a pixel that strays off the ink's colour this much loses as much ink
 
 
 def load_image(path: Path) -> Image.Image:
@@ -81,6 +85,33 @@ def to_grayscale(img: Image.Image) -> np.ndarray:
     return np.asarray(img.convert("L"), dtype=np.float32)
 
 
+def in_colour(img: Image.Image) -> np.ndarray | None:
+    """The picture's float RGB pixels (transparency laid on white) if it has colour, else None."""
+    if img.mode not in ("RGB", "RGBA", "P", "PA", "CMYK", "YCbCr", "LAB", "HSV"):
+        return None
+    if img.has_transparency_data:
+        img = Image.alpha_composite(Image.new("RGBA", img.size, "white"), img.convert("RGBA"))
+    rgb = np.asarray(img.convert("RGB"), dtype=np.float32)
+    chroma = pixel_sample(rgb.max(axis=2) - rgb.min(axis=2))
+    return rgb if np.percentile(chroma, 99) >= COLOURFUL else None
+
+
+def ink_by_colour(rgb: np.ndarray) -> np.ndarray:
+    """The ink of a picture in colour as dark on white, told from marks of other colours: each
+    pixel counts by how far it lies from the paper's colour toward the ink's, less ACROSS times
+    how far it strays off that direction. A blue digit on yellow paper keeps its strokes; orange
+    marks across it, lighter than the paper to a gray conversion's eye, are dropped, and so is
+    the paper's shading, which darkens its own colour."""
+    # From the paper's own colour where it lies, which light and shade change across a photo.
+    offset = rgb - np.stack([paper_level(np.ascontiguousarray(rgb[..., c])) for c in range(3)], axis=2)
+    strength = np.sqrt((offset**2).sum(axis=2))
+    colour = np.median(offset[strength > nth_brightest(strength) / 2], axis=0)
+    direction = colour / np.linalg.norm(colour)
+    along = offset @ direction
+    across = np.sqrt(np.maximum(strength**2 - along**2, 0))
+    return 255 - np.clip(along - ACROSS * across, 0, 255)
+
+
 def opaque_box(img: Image.Image) -> tuple[int, int, int, int] | None:
     """The (left, top, right, bottom) of a page exported with a transparent margin round it (room
     to spare on a canvas), or None. Laid on white, the margin would be a frame of paper round a
@@ -116,18 +147,27 @@ def read_digits(img: Image.Image, invert: str = "auto") -> list[Digit]:
     """
     page = opaque_box(img.convert("RGBA")) if img.has_transparency_data else None
     left, top = page[:2] if page else (0, 0)
-    gray = to_grayscale(img.crop(page) if page else img)
+    picture = img.crop(page) if page else img
+    gray = to_grayscale(picture)
     if min(gray.shape) < 8:
         raise UserError(f"no digit found (the picture is only {gray.shape[1]}x{gray.shape[0]} pixels)")
+    rgb = in_colour(picture) if invert == "auto" else None  # a polarity given is about the gray picture
+
+    def on_paper(region: tuple[slice, slice]) -> list[Digit]:
+        """The digits of a region whose border is the paper: in colour, its ink told by its colour."""
+        if rgb is None:
+            return digits_on_paper(gray[region], invert)
+        return digits_on_paper(ink_by_colour(rgb[region]), "yes")  # dark on white, as ink_by_colour makes it
+
     sheet = sheet_box(gray)
     found = None
     if sheet is not None:
         try:
-            found = digits_on_paper(gray[sheet], invert)
+            found = on_paper(sheet)
             left, top = left + sheet[1].start, top + sheet[0].start
         except UserError:
             pass  # a solid shape, such as a marker's "1" cropped tightly, rather than a sheet
-    found = found or digits_on_paper(gray, invert)
+    found = found or on_paper((slice(None), slice(None)))
     return [Digit(d.image, (d.box[0] + left, d.box[1] + top, d.box[2] + left, d.box[3] + top)) for d in found]
 
 

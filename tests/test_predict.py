@@ -147,6 +147,19 @@ def test_specks_and_marks_away_from_the_digit_do_not_stretch_its_box():
     assert np.abs(dusty - clean).mean() < 1
 
 
+def test_marks_of_another_colour_across_a_coloured_digit_are_not_taken_for_ink():
+    blue, yellow, orange = (30, 40, 200), (240, 220, 90), (255, 150, 40)
+    clean = draw_digit(size=(200, 220), ink=blue, paper=yellow, mode="RGB", box=(40, 30, 120, 160))
+    marked = clean.copy()
+    draw = ImageDraw.Draw(marked)
+    draw.line([(10, 60), (190, 150)], fill=orange, width=6)  # crossed out, underlined, scribbled on
+    draw.line([(20, 200), (180, 195)], fill=orange, width=5)
+    draw.line([(150, 20), (110, 210)], fill=orange, width=4)
+    marked, clean = pictures.preprocess(marked), pictures.preprocess(clean)
+    assert_mnist_like(marked)
+    assert placed_apart(marked, clean) < 8
+
+
 def test_a_digit_drawn_in_separate_pieces_keeps_every_piece():
     whole = Image.new("L", (300, 300), 255)
     ImageDraw.Draw(whole).line([(90, 60), (210, 60), (130, 250)], fill=0, width=14)
