@@ -51,7 +51,7 @@ def prepare(path: Path, invert: str, keep_picture: bool) -> tuple[list[Digit], I
     except UserError as e:
         raise UserError(f"{path}: {e}") from None
     scale = np.divide(img.info["original_size"], img.size)
-    digits = [Digit(d.image, tuple(round(float(v)) for v in np.array(d.box) * np.tile(scale, 2))) for d in digits]
+    digits = [d.scaled(*(float(v) for v in scale)) for d in digits]
     if not keep_picture:
         return digits, None
     img.thumbnail((320, 320))

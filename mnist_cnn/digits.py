@@ -39,6 +39,9 @@ class Place:
 
     box: tuple[int, int, int, int]
     own: np.ndarray | None
+    # Two digits that may touch where more than one stroke joins them: the group cut in two
+    # anyway, for reading.judge() to take if the network reads the two better than the one.
+    halves: tuple["Place", "Place"] | None = None
 
 
 def label_pieces(ink: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -79,7 +82,11 @@ def find_digits(pieces: np.ndarray, boxes: np.ndarray, mass: np.ndarray, stroke:
         elif width > touching * line:  # clearly more than one digit: as many as its width holds
             places += split_touching(own, min(MOST_DIGITS, max(2, round(width / (DIGIT_WIDTH * line)))))
         elif len(groups) > 1 and width > NECK_WIDTH * line:  # maybe two: split only where one stroke joins them
-            places += split_touching(own, 2, neck=NECK * stroke)
+            split = split_touching(own, 2, neck=NECK * stroke)
+            if len(split) == 1:
+                pair = split_touching(own, 2)
+                split[0].halves = (pair[0], pair[1]) if len(pair) == 2 else None
+            places += split
         else:
             places += split_touching(own, 1)
     return places if len(places) > 1 else None

@@ -136,6 +136,19 @@ class Digit:
 
     image: np.ndarray
     box: tuple[int, int, int, int]
+    halves: tuple["Digit", "Digit"] | None = None  # digits.Place.halves, read as digits
+
+    def moved(self, left: int, top: int) -> "Digit":
+        """The same digit, its box (and its halves') moved by (left, top)."""
+        x0, y0, x1, y1 = self.box
+        halves = tuple(h.moved(left, top) for h in self.halves) if self.halves else None
+        return Digit(self.image, (x0 + left, y0 + top, x1 + left, y1 + top), halves)
+
+    def scaled(self, sx: float, sy: float) -> "Digit":
+        """The same digit, its box (and its halves') in pixels `sx` and `sy` times as many."""
+        x0, y0, x1, y1 = self.box
+        halves = tuple(h.scaled(sx, sy) for h in self.halves) if self.halves else None
+        return Digit(self.image, (round(x0 * sx), round(y0 * sy), round(x1 * sx), round(y1 * sy)), halves)
 
 
 def read_digits(img: Image.Image, invert: str = "auto") -> list[Digit]:
@@ -168,7 +181,7 @@ def read_digits(img: Image.Image, invert: str = "auto") -> list[Digit]:
         except UserError:
             pass  # a solid shape, such as a marker's "1" cropped tightly, rather than a sheet
     found = found or on_paper((slice(None), slice(None)))
-    return [Digit(d.image, (d.box[0] + left, d.box[1] + top, d.box[2] + left, d.box[3] + top)) for d in found]
+    return [d.moved(left, top) for d in found]
 
 
 def preprocess(img: Image.Image, invert: str = "auto") -> np.ndarray:
@@ -240,14 +253,20 @@ def digits_on_paper(gray: np.ndarray, invert: str) -> list[Digit]:
     places = find_digits(pieces, boxes, mass, width)
     if places is None:  # one digit, as most pictures hold
         places = [Place(digit_box(pieces, boxes, mass, width), None)]
-    digits = []
-    for place in places:
-        top, bottom, left, right = place.box
-        digit = ink[top:bottom, left:right]
-        if place.own is not None:  # a digit of a number: its own ink and faint edges, not its neighbours'
-            digit = np.where(ndimage.binary_dilation(place.own, iterations=2), digit, 0)
-        digits.append(Digit(mnist_digit(digit, threshold), (left, top, right, bottom)))
-    return digits
+    return [read_place(ink, place, threshold) for place in places]
+
+
+def read_place(ink: np.ndarray, place: Place, threshold: float) -> Digit:
+    """The digit at one place in the ink (and its halves, where it has them)."""
+    top, bottom, left, right = place.box
+    digit = ink[top:bottom, left:right]
+    if place.own is not None:  # a digit of a number: its own ink and faint edges, not its neighbours'
+        digit = np.where(ndimage.binary_dilation(place.own, iterations=2), digit, 0)
+    halves = None
+    if place.halves:
+        first, second = (read_place(ink, half, threshold) for half in place.halves)
+        halves = (first, second)
+    return Digit(mnist_digit(digit, threshold), (left, top, right, bottom), halves)
 
 
 def mnist_digit(digit: np.ndarray, threshold: float) -> np.ndarray:

@@ -37,6 +37,11 @@ class Piece:
     novelty: float = 0.0
     is_digit: bool = True
     why: np.ndarray | None = None  # Reader.why(): what pushed the network toward its answer (+) or away (-)
+    halves: tuple["Piece", "Piece"] | None = None  # its Digit's halves, read
+
+    @property
+    def confidence(self) -> float:
+        return float(self.probabilities.max())
 
     @property
     def answer(self) -> int:
@@ -59,14 +64,17 @@ class Reader:
         pictures at once; judge() then decides per picture which are digits)."""
         if not digits:
             return []
+        everything = digits + [half for d in digits if d.halves for half in d.halves]
         features, probabilities = (
-            np.asarray(a, np.float64) for a in self.model(np.stack([d.image for d in digits]), training=False)
+            np.asarray(a, np.float64) for a in self.model(np.stack([d.image for d in everything]), training=False)
         )
         if self.stats is None:
-            far = np.zeros(len(digits))
+            far = np.zeros(len(everything))
         else:
             far = novelty.distances(self.stats.means, self.stats.precision, features) / self.stats.threshold
-        return [Piece(d, p, float(n)) for d, p, n in zip(digits, probabilities, far, strict=True)]
+        read = iter([Piece(d, p, float(n)) for d, p, n in zip(everything, probabilities, far, strict=True)])
+        pieces = [next(read) for _ in digits]
+        return [replace(p, halves=(next(read), next(read))) if p.digit.halves else p for p in pieces]
 
     def why(self, piece: Piece) -> Piece:
         """The piece with its saliency: occlusion sensitivity, OCCLUDER x OCCLUDER patches of ink
@@ -99,7 +107,17 @@ def judge(pieces: list[Piece]) -> list[Piece]:
     """The pieces of one picture, each marked a digit or not: a lone piece beyond its threshold is
     not a digit, in a number one beyond IN_NUMBER times it, unless the network is CONFIDENT of it."""
     limit = 1.0 if len(pieces) == 1 else IN_NUMBER
-    return [replace(p, is_digit=p.novelty <= limit or p.probabilities.max() >= novelty.CONFIDENT) for p in pieces]
+    chosen = [half for p in pieces for half in (p.halves if read_as_two(p, limit) else [p])]
+    return [replace(p, is_digit=p.novelty <= limit or p.confidence >= novelty.CONFIDENT) for p in chosen]
+
+
+def read_as_two(piece: Piece, limit: float) -> bool:
+    """Whether a group of ink that may be two digits touching (pictures.Digit.halves) is read
+    as two: when the network is surer of each half than of the whole, and neither half lies
+    further out than `limit`."""
+    if not piece.halves:
+        return False
+    return all(h.confidence > piece.confidence and h.novelty <= limit for h in piece.halves)
 
 
 def format_top(probabilities: np.ndarray, k: int) -> str:

@@ -3,6 +3,7 @@ how predict.py says it, and the stats model.py saves beside the weights."""
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,21 @@ def piece(novelty_: float, confidence: float, box=(0, 0, 10, 10)) -> reading.Pie
     probabilities = np.full(10, (1 - confidence) / 9)
     probabilities[3] = confidence
     return reading.Piece(Digit(np.zeros((28, 28, 1), np.float32), box), probabilities, novelty_)
+
+
+def test_a_group_read_surer_as_two_digits_than_as_one_is_read_as_two():
+    whole = piece(0.5, 0.6, (0, 0, 40, 20))
+    halves = (piece(0.3, 0.99, (0, 0, 20, 20)), piece(0.4, 0.98, (20, 0, 40, 20)))
+    number = reading.judge([piece(0.2, 0.99), replace(whole, halves=halves)])
+    assert [p.digit.box for p in number] == [(0, 0, 10, 10), (0, 0, 20, 20), (20, 0, 40, 20)]
+    assert all(p.is_digit for p in number)
+
+
+def test_a_group_read_surer_as_one_digit_or_whose_halves_are_no_digits_stays_one():
+    sure = replace(piece(0.5, 0.995), halves=(piece(0.3, 0.99), piece(0.4, 0.98)))
+    assert len(reading.judge([piece(0.2, 0.99), sure])) == 2
+    far_out = replace(piece(0.5, 0.6), halves=(piece(0.3, 0.99), piece(reading.IN_NUMBER + 1, 0.98)))
+    assert len(reading.judge([piece(0.2, 0.99), far_out])) == 2
 
 
 def test_distance_is_zero_at_a_class_mean_and_grows_away_from_every_class():

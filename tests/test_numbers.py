@@ -76,6 +76,22 @@ def test_two_digits_that_touch_in_a_number_are_split_where_the_ink_is_thinnest()
     assert abs(digits[1].box[2] - 248) <= 6 and abs(digits[2].box[0] - 248) <= 6
 
 
+def test_two_digits_joined_by_more_than_one_stroke_in_a_number_are_kept_both_ways():
+    # 100, its two 0s overlapping by half: no single stroke to cut, so the pair is read as one
+    # digit and, for reading.judge() to choose, as its two halves.
+    img = Image.new("L", (400, 180), 255)
+    draw = ImageDraw.Draw(img)
+    draw.line([(60, 30), (60, 150)], fill=0, width=9)
+    draw.ellipse((140, 30, 250, 150), outline=0, width=9)
+    draw.ellipse((185, 30, 295, 150), outline=0, width=9)
+    one, pair = pictures.read_digits(img)
+    assert one.halves is None and pair.halves is not None
+    left, right = pair.halves
+    assert left.box[0] == pair.box[0] and right.box[2] == pair.box[2]
+    assert abs(left.box[2] - 218) <= 15 and left.box[2] <= right.box[0]
+    assert all(half.image.shape == (28, 28, 1) and half.image.max() > 200 for half in pair.halves)
+
+
 def test_a_lone_digit_drawn_wide_is_not_split():
     img = Image.new("L", (300, 180), 255)
     ImageDraw.Draw(img).ellipse((40, 40, 240, 150), outline=0, width=9)  # a 0 drawn 1.8 times as wide as tall
