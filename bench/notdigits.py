@@ -9,12 +9,13 @@ out), symbols and doodles drawn with a pen's strokes (plus, equals, arrow, star,
 spiral, scribble...), and photos of things (matplotlib's sample pictures). Each goes through
 predict.py's own pipeline; a picture is caught when none of its pieces is read as a digit.
 
-Four scores are compared, each with the threshold that refuses 1% of MNIST's validation
-digits: predict.py's (mnist_cnn/novelty.py: the Mahalanobis distance to the nearest class on the
-128-unit layer, unless the network is at least 99.9% sure; in a number 1.5 times as far), the
-Mahalanobis distance alone, the energy of the logits (-logsumexp), and the softmax's top
-probability. Beside what each catches, it prints what each refuses of real digits: MNIST test,
-the handwriting fonts' digits, and, with --realworld, real people's pictures of digits.
+predict.py's own verdict (reading.judge, with the digit stats saved beside the weights:
+the Mahalanobis distance to the nearest class on the 128-unit layer, unless the network is at
+least 99.9% sure; in a number 1.5 times as far) is compared with three scores, each with the
+threshold that refuses 1% of MNIST's validation digits: the Mahalanobis distance alone, the
+energy of the logits (-logsumexp), and the softmax's top probability. Beside what each
+catches, it prints what each refuses of real digits: MNIST test, the handwriting fonts'
+digits, and, with --realworld, real people's pictures of digits.
 """
 
 import csv
@@ -32,7 +33,8 @@ from mnist_cnn import novelty
 from mnist_cnn.batches import prepare
 from mnist_cnn.errors import UserError
 from mnist_cnn.mnist import load_mnist, split_validation
-from mnist_cnn.reading import IN_NUMBER, Reader
+from mnist_cnn.pictures import Digit
+from mnist_cnn.reading import Reader, judge
 
 LETTERS = "ACEFHKMNPRTUVWXYacdefhkmnprtuvwxy"  # none of them shaped like a digit
 CANVAS = 300
@@ -144,19 +146,23 @@ def realworld_paths(folder: Path) -> list[Path]:
         return [folder / row["file"] for row in csv.DictReader(f) if len(row["label"]) == 1]
 
 
-def pieces(paths: list[Path]) -> list[np.ndarray]:
-    """The 28x28 of every piece predict.py finds in each picture (none where it finds no ink)."""
+def pieces(paths: list[Path]) -> list[list[Digit]]:
+    """Every piece predict.py finds in each picture (none where it finds no ink)."""
     found = []
     for path in paths:
         try:
             digits, _ = prepare(path, "auto", keep_picture=False)
         except UserError:  # "no digit found": not read as a digit either
             digits = []
-        found.append(np.stack([d.image for d in digits]) if digits else np.zeros((0, 28, 28, 1), np.uint8))
+        found.append(digits)
     return found
 
 
-NAMES = ("predict.py", "Mahalanobis", "energy", "softmax")
+def images(digits: list[Digit]) -> np.ndarray:
+    return np.stack([d.image for d in digits]) if digits else np.zeros((0, 28, 28, 1), np.float32)
+
+
+NAMES = ("Mahalanobis", "energy", "softmax")
 
 
 class Scores:
@@ -173,10 +179,8 @@ class Scores:
         features, probabilities = (np.asarray(a, np.float64) for a in self.model.predict(images, 512, verbose=0))
         logits = features @ self.kernel + self.bias
         top = logits.max(axis=1)
-        mahalanobis = novelty.distances(self.means, self.precision, features)
         return {
-            "predict.py": np.where(probabilities.max(axis=1) < novelty.CONFIDENT, mahalanobis, -np.inf),
-            "Mahalanobis": mahalanobis,
+            "Mahalanobis": novelty.distances(self.means, self.precision, features),
             "energy": -(top + np.log(np.exp(logits - top[:, None]).sum(axis=1))),
             "softmax": -probabilities.max(axis=1),
         }
@@ -206,25 +210,29 @@ def main() -> None:
     (x_train, y_train), (x_test, _) = load_mnist(args.data)
     (x_fit, y_fit), (x_val, _) = split_validation(x_train, y_train)
     reader = Reader(args.weights)
+    if reader.stats is None:
+        sys.exit(f"bench/notdigits.py: {args.weights} has no digit stats beside it: python3 model.py --calibrate")
     features = np.asarray(reader.model.predict(x_fit[..., None], 512, verbose=0)[0], np.float64)
     scores = Scores(reader, *novelty.fit_stats(features, y_fit))
     thresholds = {name: np.quantile(s, 1 - novelty.REFUSED) for name, s in scores(x_val[..., None]).items()}
 
-    def refused(pictures: list[np.ndarray]) -> dict[str, float]:
-        """Per score: the share of pictures whose every piece it refuses (so they read "not a digit")."""
-        each = [scores(pieces_of) for pieces_of in pictures]
-        return {
-            name: np.mean([(s[name] > limit * factor(s, name)).all() for s in each])
-            for name, limit in thresholds.items()
-        }
-
-    def factor(s: dict, name: str) -> float:
-        """predict.py's threshold for a piece in a number (reading.IN_NUMBER times its own)."""
-        return IN_NUMBER if name == "predict.py" and len(s[name]) > 1 else 1.0
+    def refused(pictures: list[list[Digit]]) -> dict[str, float]:
+        """Per score, the share of pictures whose every piece it refuses (so they read "not a
+        digit"); for predict.py, its own verdict (reading.judge)."""
+        each = [scores(images(digits)) for digits in pictures]
+        shares = {name: np.mean([(s[name] > limit).all() for s in each]) for name, limit in thresholds.items()}
+        verdicts = [judge(reader.read(digits)) for digits in pictures]
+        return {"predict.py": np.mean([not any(p.is_digit for p in v) for v in verdicts]), **shares}
 
     kinds = np.array([kind for kind, _ in made] + ["font digit"] * len(digits_of_fonts))
     test_scores = scores(x_test[..., None])
-    rows = {"refused, MNIST test digits": {n: (test_scores[n] > limit).mean() for n, limit in thresholds.items()}}
+    tests = reader.read([Digit(image[..., None].astype(np.float32), (0, 0, 28, 28)) for image in x_test])
+    rows = {
+        "refused, MNIST test digits": {
+            "predict.py": np.mean([not judge([piece])[0].is_digit for piece in tests]),
+            **{n: (test_scores[n] > limit).mean() for n, limit in thresholds.items()},
+        }
+    }
     font_pictures = [found[i] for i in np.flatnonzero(kinds == "font digit")]
     rows[f"refused, font digits ({len(font_pictures)})"] = refused(font_pictures)
     if real:
@@ -233,9 +241,9 @@ def main() -> None:
         chosen = [found[i] for i in np.flatnonzero(kinds == kind)]
         rows[f"caught, {kind} ({len(chosen)})"] = refused(chosen)
     print(f"{args.weights}; thresholds refuse {novelty.REFUSED:.0%} of MNIST's {len(x_val)} validation digits")
-    print(f"{'':34s}" + "".join(f"{name:>13s}" for name in thresholds))
+    print(f"{'':34s}" + "".join(f"{name:>13s}" for name in ("predict.py", *NAMES)))
     for label, values in rows.items():
-        print(f"  {label:32s}" + "".join(f"{values[n]:13.1%}" for n in thresholds))
+        print(f"  {label:32s}" + "".join(f"{values[n]:13.1%}" for n in ("predict.py", *NAMES)))
 
 
 if __name__ == "__main__":
