@@ -94,9 +94,10 @@ def prepared_chunks(
         return
     # Forked, the workers have this process's imports (numpy, scipy, Pillow) at no cost, where a
     # spawned one imports them and predict.py again: 0.5 s of CPU each, and 1,000 pictures in
-    # bench/predict.py took 0.2-0.4 s longer. A fork is safe while no thread runs here: the pool
-    # forks both workers at its first task, and only then does workers_started() let TensorFlow
-    # in. Where TensorFlow already runs (predict.main called again in one process), they spawn.
+    # bench/predict.py took 0.2-0.4 s longer. A fork is safe while no thread of ours runs (the
+    # BLAS library's own threads are fork-safe): the pool forks both workers at its first task,
+    # and only then does workers_started() let TensorFlow in. Where TensorFlow already runs
+    # (predict.main called again in one process), they are spawned.
     context = multiprocessing.get_context("spawn" if "tensorflow" in sys.modules else "fork")
     with ProcessPoolExecutor(max_workers=2, mp_context=context, initializer=quiet_pillow) as pool:
         in_flight: deque = deque()

@@ -44,6 +44,8 @@ def band_ink(mask: np.ndarray, bands: np.ndarray, strokes: np.ndarray, cell: int
     """The ink of the lines in the rows `bands` of `mask`: what runs along the band, over 3/4 of
     any 12 cells, less the strokes that cross it (those in `strokes` just above and below it)."""
     out = np.zeros_like(mask)
+    if not bands.any():  # most pictures: nothing to smear the mask for
+        return out
     half = 6 * cell
     # A line's fringe, or a line tilted a little, is inked along the band a row up or down.
     padded = np.pad(mask, ((1, 1), (0, 0)))

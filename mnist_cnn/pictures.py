@@ -347,7 +347,7 @@ def paper_under_strokes(ink: np.ndarray, strokes: np.ndarray, width: float) -> n
     )
     # The min filter finds the noise's low points: raised by the median of what is left of the
     # paper, the level is the paper's own, not the noise's floor.
-    rest = pixel_sample(ink - paper)[~pixel_sample(strokes)]
+    rest = (pixel_sample(ink) - pixel_sample(paper))[~pixel_sample(strokes)]
     return paper + float(np.median(rest)) if rest.size else paper
 
 
