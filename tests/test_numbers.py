@@ -64,27 +64,26 @@ def test_pieces_that_overlap_left_to_right_are_one_digit():
     assert len(digits) == 2
 
 
-def test_two_digits_that_touch_in_a_number_are_split_where_the_ink_is_thinnest():
-    # 100, its two 0s side by side with their rims touching at one point.
+def one_hundred(second_zero: int) -> Image.Image:
+    """100 drawn dark on white, its first 0 from x = 140 to 250, its second from `second_zero`."""
     img = Image.new("L", (400, 180), 255)
     draw = ImageDraw.Draw(img)
     draw.line([(60, 30), (60, 150)], fill=0, width=9)
     draw.ellipse((140, 30, 250, 150), outline=0, width=9)
-    draw.ellipse((246, 30, 356, 150), outline=0, width=9)
-    digits = pictures.read_digits(img)
+    draw.ellipse((second_zero, 30, second_zero + 110, 150), outline=0, width=9)
+    return img
+
+
+def test_two_digits_that_touch_in_a_number_are_split_where_the_ink_is_thinnest():
+    digits = pictures.read_digits(one_hundred(246))  # the two 0s' rims touching at one point
     assert len(digits) == 3
     assert abs(digits[1].box[2] - 248) <= 6 and abs(digits[2].box[0] - 248) <= 6
 
 
 def test_two_digits_joined_by_more_than_one_stroke_in_a_number_are_kept_both_ways():
-    # 100, its two 0s overlapping by half: no single stroke to cut, so the pair is read as one
-    # digit and, for reading.judge() to choose, as its two halves.
-    img = Image.new("L", (400, 180), 255)
-    draw = ImageDraw.Draw(img)
-    draw.line([(60, 30), (60, 150)], fill=0, width=9)
-    draw.ellipse((140, 30, 250, 150), outline=0, width=9)
-    draw.ellipse((185, 30, 295, 150), outline=0, width=9)
-    one, pair = pictures.read_digits(img)
+    # The two 0s overlapping by half: no single stroke to cut, so the pair is read as one digit
+    # and, for reading.judge() to choose, as its two halves.
+    one, pair = pictures.read_digits(one_hundred(185))
     assert one.halves is None and pair.halves is not None
     left, right = pair.halves
     assert left.box[0] == pair.box[0] and right.box[2] == pair.box[2]
