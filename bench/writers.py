@@ -12,9 +12,9 @@ or felt-tip script). Each of their ten digits is written on a 1600x1200 photo of
 a phone's hard shadow over part of the page; light falling off toward the corners; specks of
 dust and a pencil dot; blue ink; a small digit (60 to 120 pixels); a pen of some colour on paper
 of some colour, with two to four marks of another colour across the digit (a highlighter, a
-crayon, a correction). It prints how many predict.py
-reads right, and the naive "invert and resize", per condition and per writer. No MNIST digit is
-in it, and nothing here was trained or tuned on it but the conditions themselves.
+crayon, a correction). It prints how many predict.py reads right, and the naive "invert and
+resize", per condition and per writer. No MNIST digit is in it, and nothing here was trained
+or tuned on it but the conditions themselves.
 """
 
 import sys
