@@ -42,6 +42,8 @@ def test_a_group_read_surer_as_one_digit_or_whose_halves_are_no_digits_stays_one
     assert len(reading.judge([piece(0.2, 0.99), sure])) == 2
     far_out = replace(piece(0.5, 0.6), halves=(piece(0.3, 0.99), piece(reading.IN_NUMBER + 1, 0.98)))
     assert len(reading.judge([piece(0.2, 0.99), far_out])) == 2
+    unsure = replace(piece(0.5, 0.3), halves=(piece(0.3, 0.6), piece(0.4, 0.7)))  # surer, but not sure
+    assert len(reading.judge([piece(0.2, 0.99), unsure])) == 2
 
 
 def test_distance_is_zero_at_a_class_mean_and_grows_away_from_every_class():
