@@ -40,7 +40,7 @@ class Place:
     box: tuple[int, int, int, int]
     own: np.ndarray | None
     # Two digits that may touch where more than one stroke joins them: the group cut in two
-    # anyway, for reading.judge() to take if the network reads the two better than the one.
+    # anyway (split_touching), for reading.judge() to take if the network reads two better.
     halves: tuple["Place", "Place"] | None = None
 
 
@@ -82,11 +82,7 @@ def find_digits(pieces: np.ndarray, boxes: np.ndarray, mass: np.ndarray, stroke:
         elif width > touching * line:  # clearly more than one digit: as many as its width holds
             places += split_touching(own, min(MOST_DIGITS, max(2, round(width / (DIGIT_WIDTH * line)))))
         elif len(groups) > 1 and width > NECK_WIDTH * line:  # maybe two: split only where one stroke joins them
-            split = split_touching(own, 2, neck=NECK * stroke)
-            if len(split) == 1:
-                pair = split_touching(own, 2)
-                split[0].halves = (pair[0], pair[1]) if len(pair) == 2 else None
-            places += split
+            places += split_touching(own, 2, neck=NECK * stroke)
         else:
             places += split_touching(own, 1)
     return places if len(places) > 1 else None
@@ -207,7 +203,8 @@ def split_touching(own: np.ndarray, parts: int, neck: float | None = None) -> li
     """One group's pixels as `parts` digits side by side, cut where the columns hold least ink
     near where equal parts would be cut; with `neck`, not cut at all unless that least ink is
     at most `neck` pixels (two digits that touch meet in a single stroke; one wide digit's
-    middle columns cross two or three)."""
+    middle columns cross two or three), and then the one place keeps the cut as its halves,
+    for reading.judge() to take if the network reads two digits there better than one."""
     cols = np.flatnonzero(own.any(axis=0))
     left, right = int(cols[0]), int(cols[-1]) + 1
     profile = own[:, left:right].sum(axis=0)
@@ -221,8 +218,16 @@ def split_touching(own: np.ndarray, parts: int, neck: float | None = None) -> li
         lo, hi = int((k - 0.35) * step), int((k + 0.35) * step)
         cuts.append(left + lo + int(np.argmin(cost[lo:hi] + 1e-3 * np.abs(np.arange(lo, hi) - k * step))))
     cuts.append(right)
+    places = places_between(own, cuts)
     if neck is not None and not (all(profile[c - left] <= neck for c in cuts[1:-1]) and tall_parts(own, cuts)):
-        cuts = [left, right]
+        [whole] = places_between(own, [left, right])
+        whole.halves = (places[0], places[1]) if len(places) == 2 else None
+        return [whole]
+    return places
+
+
+def places_between(own: np.ndarray, cuts: list[int]) -> list[Place]:
+    """The group's pixels between each pair of neighbouring cuts (columns), each as a Place."""
     places = []
     for a, b in pairwise(cuts):
         part = np.zeros_like(own)

@@ -92,7 +92,8 @@ def in_colour(img: Image.Image) -> np.ndarray | None:
     if img.has_transparency_data:
         img = Image.alpha_composite(Image.new("RGBA", img.size, "white"), img.convert("RGBA"))
     rgb = np.asarray(img.convert("RGB"), dtype=np.float32)
-    chroma = pixel_sample(rgb.max(axis=2) - rgb.min(axis=2))
+    sample = pixel_sample(rgb)
+    chroma = sample.max(axis=2) - sample.min(axis=2)
     return rgb if np.percentile(chroma, 99) >= COLOURFUL else None
 
 
@@ -352,8 +353,9 @@ def paper_under_strokes(ink: np.ndarray, strokes: np.ndarray, width: float) -> n
 
 
 def pixel_sample(image: np.ndarray) -> np.ndarray:
-    """A regular sample of about 16,000 of the pixels: enough for a median of the paper."""
-    step = max(1, round(np.sqrt(image.size / 16384)))
+    """A regular sample of about 16,000 of the pixels (with all their channels, if any): enough
+    for a median of the paper."""
+    step = max(1, round(np.sqrt(image.shape[0] * image.shape[1] / 16384)))
     return image[::step, ::step]
 
 
