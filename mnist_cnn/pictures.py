@@ -9,10 +9,10 @@ else. So:
     cropped to (sheet_box); in colour, the ink told by its colour from marks of other colours
     and from the paper's shade (ink_by_colour) -> digits_on_paper: polarity (ink made light,
     judged against the paper) -> the paper's level removed (shading, a shadow's edge, noise)
-    -> lines across the whole picture dropped (lines.py: ruled paper, a table's edge) -> the
-    digits of a number (digits.py), or the digit's own pieces of ink, not specks beside it
-    (digit_box) -> each stroke to MNIST's brightness (stroke_level) -> fit_in_frame: 20x20 box,
-    strokes toward MNIST's width, centre of mass at (14, 14)
+    -> lines dropped (lines.py: ruled paper, a table's edge, an underline) -> the digits of a
+    number (digits.py), or the digit's own pieces of ink, not specks beside it (digit_box) ->
+    each stroke to MNIST's brightness (stroke_level) -> fit_in_frame: 20x20 box, strokes toward
+    MNIST's width, centre of mass at (14, 14)
 
 Pillow, NumPy and scipy.ndimage only: no TensorFlow, no matplotlib, no command line.
 """
@@ -26,7 +26,7 @@ from scipy import ndimage
 
 from mnist_cnn.digits import Place, find_digits, label_pieces
 from mnist_cnn.errors import UserError
-from mnist_cnn.lines import crossing_lines
+from mnist_cnn.lines import crossing_lines, line_under_the_writing
 
 WORKING_SIZE = 768  # larger pictures are reduced to this first: more pixels only add noise and time
 BOX = 20  # MNIST's size-normalization box
@@ -245,8 +245,10 @@ def digits_on_paper(gray: np.ndarray, invert: str) -> list[Digit]:
     floor = max(NOISE_FLOOR, 8 * noise)
     threshold = ink_threshold(ink, floor)
     # Lines are often fainter than the strokes, but well above the noise.
-    lines = crossing_lines(ink > max(threshold / 2, floor / 2))
-    if lines.any():  # ruled or squared paper, a table's edge: not the digit, and often darker
+    inked = ink > max(threshold / 2, floor / 2)
+    lines = crossing_lines(inked)
+    lines |= line_under_the_writing(inked & ~lines, width)
+    if lines.any():  # ruled or squared paper, a table's edge, an underline: not the digit, often darker
         fringe = ndimage.binary_dilation(lines, iterations=2) & (ink <= threshold)  # the lines' faint edges
         ink = np.where(lines | fringe, 0, ink)
         threshold = ink_threshold(ink, floor)

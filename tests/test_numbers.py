@@ -115,6 +115,15 @@ def test_a_dash_and_a_dot_between_digits_are_left_out_not_read():
     assert len(pictures.read_digits(img)) == 2
 
 
+@pytest.mark.parametrize("gap", [0, 25], ids=["touching", "apart"])
+def test_an_underlined_number_is_read_as_its_digits_not_the_line(gap):
+    img = write([[SEVEN], [ONE], [*FOUR], [SEVEN]])  # digits from y = 30 to 130
+    ImageDraw.Draw(img).line([(15, 130 + gap), (img.width - 15, 130 + gap)], fill=0, width=7)
+    digits = pictures.read_digits(img)
+    assert len(digits) == 4
+    assert all(d.box[3] - d.box[1] < 100 for d in digits), "each box its digit's, not reaching down to the line"
+
+
 def test_a_number_photographed_askew_is_still_one_line():
     digits = pictures.read_digits(write([[SEVEN], [ONE], [SEVEN], [ONE]], climb=45))
     assert len(digits) == 4 and lefts(digits) == sorted(lefts(digits))

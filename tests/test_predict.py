@@ -200,6 +200,25 @@ def test_squared_paper_leaves_neither_its_crossings_nor_gaps_in_the_digit():
     assert np.abs(squared - clean).mean() < 15
 
 
+@pytest.mark.parametrize("gap", [0, 20], ids=["touching", "apart"])
+def test_a_line_under_the_digit_running_on_past_it_is_not_taken_for_it(gap):
+    digit = draw_digit(size=(300, 300), box=(90, 40, 120, 180))  # the 7's foot at y = 193
+    underlined = digit.copy()
+    ImageDraw.Draw(underlined).line([(60, 193 + gap), (240, 193 + gap)], fill=0, width=12)
+    clean, underlined = pictures.preprocess(digit), pictures.preprocess(underlined)
+    assert_mnist_like(underlined)
+    assert ink_bbox(underlined) == pytest.approx(ink_bbox(clean), abs=2), "the digit's own box, not the line's"
+    assert placed_apart(underlined, clean) < 10
+
+
+def test_a_digits_own_bar_at_its_foot_is_kept_though_it_runs_on_past_the_rest():
+    img = Image.new("L", (300, 300), 255)  # a 2 drawn as a Z, its base running on to the right
+    ImageDraw.Draw(img).line([(100, 60), (190, 60), (100, 230), (230, 230)], fill=0, width=14, joint="curve")
+    digit = pictures.preprocess(img)[..., 0]
+    rows = np.flatnonzero((digit > 127).any(axis=1))
+    assert (digit[rows[-1] - 1 : rows[-1] + 1] > 127).any(axis=0).sum() >= 12, "the base is the 2's, not a line"
+
+
 def test_a_dark_table_beside_the_page_is_not_taken_for_the_digit():
     digit = draw_digit(size=(400, 300), box=(140, 60, 120, 180))
     photo = np.asarray(digit).copy()
