@@ -1,13 +1,14 @@
 """Photos of digits on real stationery: plain, ruled and squared paper, a table beside the page,
-the whole sheet on a desk, shading.
+the whole sheet on a desk, shading, a line drawn under the digit.
 
     python3 bench/paper.py --data mnist.npz --weights model.weights.h5
 
 MNIST test digits are drawn 6x their size in dark ink on grey paper (400x300, mild noise),
 then given the lines of ruled paper (every 45 px), of squared paper (every 30 px, both ways),
-a dark table along the left edge, a desk all round the sheet (tilted up to 3 degrees), or
-shading from one side to the other. predict.py reads
-every picture in one call; the script prints how many of each kind it read right.
+a dark table along the left edge, a desk all round the sheet (tilted up to 3 degrees),
+shading from one side to the other, or a line drawn under the digit and running on past it at
+both ends (touching the digits that reach down to MNIST's box, apart from the others).
+predict.py reads every picture in one call; the script prints how many of each kind it read right.
 """
 
 import json
@@ -41,7 +42,17 @@ def stationery(page: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarr
     desk[50:350, 60:460] = sheet  # the desk shows in the tilted sheet's corners too
     desk += rng.normal(0, 3, desk.shape)
     shaded = page - np.linspace(0, 120, page.shape[1])[None, :]
-    return {"plain": page, "ruled": ruled, "squared": squared, "table": table, "desk": desk, "shaded": shaded}
+    underlined = page.copy()
+    underlined[212:217, 90:310] -= 150  # MNIST's 20x20 box ends at y = 210 here
+    return {
+        "plain": page,
+        "ruled": ruled,
+        "squared": squared,
+        "table": table,
+        "desk": desk,
+        "shaded": shaded,
+        "underlined": underlined,
+    }
 
 
 def main() -> None:
@@ -66,7 +77,7 @@ def main() -> None:
         _, kind, label = Path(record["path"]).stem.split("_")
         right[kind].append(record.get("digit") == int(label))
     for kind, results in right.items():
-        print(f"{kind:8s} {sum(results):3d} of {len(results)} read right")
+        print(f"{kind:10s} {sum(results):3d} of {len(results)} read right")
 
 
 if __name__ == "__main__":
