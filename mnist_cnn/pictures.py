@@ -239,7 +239,7 @@ def digits_on_paper(gray: np.ndarray, invert: str) -> list[Digit]:
     # The strongest ink against the block medians: the strokes, whose width sets the scale of
     # the paper's level and of what lies near the digit; a deep shadow is weaker than them.
     residual = ink - paper
-    strokes = residual > nth_brightest(np.clip(residual, 0, None)) / 2
+    strokes = residual > nth_brightest(np.maximum(residual, 0)) / 2
     width = stroke_width(strokes)
     ink, noise = remove_background(ink, paper_under_strokes(ink, strokes, width), strokes)
     floor = max(NOISE_FLOOR, 8 * noise)
@@ -370,7 +370,7 @@ def remove_background(ink: np.ndarray, paper: np.ndarray, strokes: np.ndarray) -
     if not sample.size:
         sample = pixel_sample(residual)
     noise = 1.4826 * float(np.median(np.abs(sample - np.median(sample))))
-    return np.clip(residual, 0, None), noise
+    return np.maximum(residual, 0), noise
 
 
 def ink_threshold(ink: np.ndarray, floor: float) -> float:
