@@ -28,6 +28,7 @@ MOST_DIGITS = 12  # a group is split into at most this many
 NECK_WIDTH = 0.9  # a group wider than this share of the line's height may be two digits that touch...
 TALL = 0.7  # ...and each side of that column is at least this share of the group's height
 NECK = 1.5  # ...if its thinnest column near the middle holds at most this many strokes' widths of ink
+LONE_PAIR = 1.1  # a lone group this many times wider than tall may be two digits that touch
 PAIR = 0.6  # two digits alone are this level and alike in height; a digit broken in two is not
 LINE_OVERLAP = 0.1  # neighbours on one line share at least this much of the shorter one's height
 
@@ -61,7 +62,8 @@ def group_box(group: list[int], boxes: np.ndarray) -> tuple[int, int, int, int]:
 
 
 def find_digits(pieces: np.ndarray, boxes: np.ndarray, mass: np.ndarray, stroke: float) -> list[Place] | None:
-    """The places of the digits of a number, left to right; None where the ink is one digit.
+    """The places of the digits of a number, left to right; None where the ink is one digit, or
+    one place with halves where it may also be two that touch.
 
     `pieces`, `boxes` and `mass` are label_pieces(), `stroke` the strokes' width in pixels.
     """
@@ -83,9 +85,11 @@ def find_digits(pieces: np.ndarray, boxes: np.ndarray, mass: np.ndarray, stroke:
             places += split_touching(own, min(MOST_DIGITS, max(2, round(width / (DIGIT_WIDTH * line)))))
         elif len(groups) > 1 and width > NECK_WIDTH * line:  # maybe two: split only where one stroke joins them
             places += split_touching(own, 2, neck=NECK * stroke)
+        elif width > LONE_PAIR * line:  # alone, one wide digit or two that touch: never cut, kept both ways
+            places += split_touching(own, 2, neck=-np.inf)
         else:
             places += split_touching(own, 1)
-    return places if len(places) > 1 else None
+    return places if len(places) > 1 or places[0].halves else None
 
 
 def piece_in_box(pieces: np.ndarray, boxes: np.ndarray, k: int) -> np.ndarray:

@@ -254,8 +254,8 @@ def digits_on_paper(gray: np.ndarray, invert: str) -> list[Digit]:
         threshold = ink_threshold(ink, floor)
     pieces, boxes, mass = label_pieces(ink, threshold)
     places = find_digits(pieces, boxes, mass, width)
-    if places is None:  # one digit, as most pictures hold
-        places = [Place(digit_box(pieces, boxes, mass, width), None)]
+    if places is None or len(places) == 1:  # one digit, as most pictures hold (or two that touch: its halves)
+        places = [Place(digit_box(pieces, boxes, mass, width), None, places[0].halves if places else None)]
     return [read_place(ink, place, threshold) for place in places]
 
 

@@ -110,16 +110,22 @@ class Reader:
 def judge(pieces: list[Piece]) -> list[Piece]:
     """The pieces of one picture, each marked a digit or not: a lone piece beyond its threshold is
     not a digit, in a number one beyond IN_NUMBER times it, unless the network is CONFIDENT of it."""
-    limit = 1.0 if len(pieces) == 1 else IN_NUMBER
-    chosen = [half for p in pieces for half in (p.halves if read_as_two(p, limit) else [p])]
-    return [replace(p, is_digit=p.novelty <= limit or p.confidence >= novelty.CONFIDENT) for p in chosen]
+    alone = len(pieces) == 1
+    limit = 1.0 if alone else IN_NUMBER
+    chosen = [half for p in pieces for half in (p.halves if read_as_two(p, limit, alone) else [p])]
+    return [replace(p, is_digit=is_digit(p, limit)) for p in chosen]
 
 
-def read_as_two(piece: Piece, limit: float) -> bool:
+def is_digit(piece: Piece, limit: float) -> bool:
+    return piece.novelty <= limit or piece.confidence >= novelty.CONFIDENT
+
+
+def read_as_two(piece: Piece, limit: float, alone: bool = False) -> bool:
     """Whether a group of ink that may be two digits touching (pictures.Digit.halves) is read
     as two: when the network is surer of each half than of the whole and at least SURE_HALF
-    sure, and neither half lies further out than `limit`."""
-    if not piece.halves:
+    sure, and neither half lies further out than `limit`. A group `alone` in its picture is
+    first read as one: only one that is no digit as a whole may be two (a wide 0 stays a 0)."""
+    if not piece.halves or (alone and is_digit(piece, limit)):
         return False
     return all(h.confidence > max(piece.confidence, SURE_HALF) and h.novelty <= limit for h in piece.halves)
 

@@ -46,6 +46,15 @@ def test_a_group_read_surer_as_one_digit_or_whose_halves_are_no_digits_stays_one
     assert len(reading.judge([piece(0.2, 0.99), unsure])) == 2
 
 
+def test_a_lone_group_is_read_as_two_only_where_it_is_no_digit_as_a_whole_and_each_half_is_one():
+    halves = (piece(0.3, 0.99, (0, 0, 20, 20)), piece(0.4, 0.98, (20, 0, 40, 20)))
+    assert len(reading.judge([replace(piece(1.5, 0.6, (0, 0, 40, 20)), halves=halves)])) == 2
+    digit_as_a_whole = replace(piece(0.5, 0.6, (0, 0, 40, 20)), halves=halves)  # a wide 0, say
+    assert len(reading.judge([digit_as_a_whole])) == 1
+    beyond = (halves[0], piece(1.2, 0.98, (20, 0, 40, 20)))  # within a number's limit, not a lone piece's
+    assert len(reading.judge([replace(piece(1.5, 0.6, (0, 0, 40, 20)), halves=beyond)])) == 1
+
+
 def test_distance_is_zero_at_a_class_mean_and_grows_away_from_every_class():
     features, labels = clusters(np.random.default_rng(0), 5000)
     means, precision = novelty.fit_stats(features, labels)

@@ -91,6 +91,17 @@ def test_two_digits_joined_by_more_than_one_stroke_in_a_number_are_kept_both_way
     assert all(half.image.shape == (28, 28, 1) and half.image.max() > 200 for half in pair.halves)
 
 
+def test_two_digits_that_touch_alone_are_kept_both_ways():
+    img = Image.new("L", (300, 180), 255)  # 00: two 0s overlapping by half, and nothing else
+    draw = ImageDraw.Draw(img)
+    draw.ellipse((40, 30, 150, 150), outline=0, width=9)
+    draw.ellipse((85, 30, 195, 150), outline=0, width=9)
+    [pair] = pictures.read_digits(img)
+    assert pair.halves is not None
+    left, right = pair.halves
+    assert left.box[0] == pair.box[0] and right.box[2] == pair.box[2] and left.box[2] <= right.box[0]
+
+
 def test_a_lone_digit_drawn_wide_is_not_split():
     img = Image.new("L", (300, 180), 255)
     ImageDraw.Draw(img).ellipse((40, 40, 240, 150), outline=0, width=9)  # a 0 drawn 1.8 times as wide as tall
