@@ -35,11 +35,10 @@ def crossing_lines(mask: np.ndarray) -> np.ndarray:
 
 def band_rows(mask: np.ndarray, cell: int) -> np.ndarray:
     """Which rows of `mask` lie in a band inked across it, found on a grid of `cell` pixels."""
-    n, m = mask.shape
+    n = len(mask)
     if n < 3 * cell or not (mask[:, :cell].any() and mask[:, -cell:].any()):
         return np.zeros(n, bool)  # too short for a band, or no ink at one of its edges: most pictures
-    padded = np.pad(mask, ((0, -n % cell), (0, -m % cell)))
-    coarse = padded.reshape(padded.shape[0] // cell, cell, padded.shape[1] // cell, cell).any(axis=(1, 3))
+    coarse = cells(mask, cell)
     inked = coarse[:-2] | coarse[1:-1] | coarse[2:]  # three cells thick
     band = inked[:, 0] & inked[:, -1] & (inked.mean(axis=1) >= 0.75)
     return (np.convolve(band, np.ones(3)) > 0).repeat(cell)[:n]
@@ -114,8 +113,8 @@ def line_under_the_writing(mask: np.ndarray, stroke: float) -> np.ndarray:
     cols = np.flatnonzero(rest.any(axis=0))
     if not (left + beyond <= cols[0] and cols[-1] < right - beyond):
         return none  # the line does not run past the writing at both ends: maybe a digit's own
-    # What runs along it, less the strokes that come down into it; past the writing, all of it,
-    # to its very ends (which band_ink, looking along 12 cells, would leave).
+    # What runs along it, as for the lines across the page; past the writing, all of it, to its
+    # very ends, which band_ink, looking along 12 cells, would leave.
     bands = np.zeros(len(mask), bool)
     bands[top * cell : (bottom + 1) * cell] = True
     line = band_ink(mask, bands, mask, cell)
