@@ -337,7 +337,9 @@ def paper_under_strokes(ink: np.ndarray, strokes: np.ndarray, width: float) -> n
     # at full size within a pixel of its edges. Padded with the edge's own level, which keeps
     # shading that goes on past the edge.
     h, w = ink.shape
-    smooth = np.pad(ndimage.uniform_filter(ink, 5), ((0, h % 2), (0, w % 2)), mode="edge")
+    smooth = ndimage.uniform_filter(ink, 5)
+    if h % 2 or w % 2:  # np.pad copies the picture even where it adds nothing
+        smooth = np.pad(smooth, ((0, h % 2), (0, w % 2)), mode="edge")
     smooth = (smooth[::2, ::2] + smooth[1::2, ::2] + smooth[::2, 1::2] + smooth[1::2, 1::2]) / 4  # 12x a reshape's mean
     size = int(min(max(2 * width, min(smooth.shape) / 8), max(smooth.shape))) | 1
     pad = size // 2 + 1
@@ -370,7 +372,7 @@ def remove_background(ink: np.ndarray, paper: np.ndarray, strokes: np.ndarray) -
     if not sample.size:
         sample = pixel_sample(residual)
     noise = 1.4826 * float(np.median(np.abs(sample - np.median(sample))))
-    return np.maximum(residual, 0), noise
+    return np.maximum(residual, 0, out=residual), noise
 
 
 def ink_threshold(ink: np.ndarray, floor: float) -> float:
