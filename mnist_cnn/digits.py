@@ -40,8 +40,9 @@ class Place:
 
     box: tuple[int, int, int, int]
     own: np.ndarray | None
-    # Two digits that may touch where more than one stroke joins them: the group cut in two
-    # anyway (split_touching), for reading.judge() to take if the network reads two better.
+    # Two digits that may touch where more than one stroke joins them, or a lone group wide
+    # enough for two: the group cut in two anyway (split_touching), for reading.judge() to take
+    # if the network reads two better.
     halves: tuple["Place", "Place"] | None = None
 
 
@@ -85,7 +86,7 @@ def find_digits(pieces: np.ndarray, boxes: np.ndarray, mass: np.ndarray, stroke:
             places += split_touching(own, min(MOST_DIGITS, max(2, round(width / (DIGIT_WIDTH * line)))))
         elif len(groups) > 1 and width > NECK_WIDTH * line:  # maybe two: split only where one stroke joins them
             places += split_touching(own, 2, neck=NECK * stroke)
-        elif width > LONE_PAIR * line:  # alone, one wide digit or two that touch: never cut, kept both ways
+        elif len(groups) == 1 and width > LONE_PAIR * line:  # one wide digit or two that touch: kept both ways
             places += split_touching(own, 2, neck=-np.inf)
         else:
             places += split_touching(own, 1)

@@ -115,12 +115,12 @@ def line_under_the_writing(mask: np.ndarray, stroke: float) -> np.ndarray:
         return none  # the line does not run past the writing at both ends: maybe a digit's own
     # What runs along it, as for the lines across the page; past the writing, all of it, to its
     # very ends, which band_ink, looking along 12 cells, would leave.
+    down = slice(top * cell, (bottom + 1) * cell)
     bands = np.zeros(len(mask), bool)
-    bands[top * cell : (bottom + 1) * cell] = True
+    bands[down] = True
     line = band_ink(mask, bands, mask, cell)
     line[:, : left * cell] = False
     line[:, right * cell :] = False
-    down = slice(top * cell, (bottom + 1) * cell)
     for end in (slice(left * cell, cols[0] * cell), slice((cols[-1] + 1) * cell, right * cell)):
         line[down, end] = mask[down, end]
     return line

@@ -265,10 +265,7 @@ def read_place(ink: np.ndarray, place: Place, threshold: float) -> Digit:
     digit = ink[top:bottom, left:right]
     if place.own is not None:  # a digit of a number: its own ink and faint edges, not its neighbours'
         digit = np.where(ndimage.binary_dilation(place.own, iterations=2), digit, 0)
-    halves = None
-    if place.halves:
-        first, second = (read_place(ink, half, threshold) for half in place.halves)
-        halves = (first, second)
+    halves = tuple(read_place(ink, half, threshold) for half in place.halves) if place.halves else None
     return Digit(mnist_digit(digit, threshold), (left, top, right, bottom), halves)
 
 
