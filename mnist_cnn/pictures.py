@@ -334,10 +334,7 @@ def paper_under_strokes(ink: np.ndarray, strokes: np.ndarray, width: float) -> n
     # at full size within a pixel of its edges. Padded with the edge's own level, which keeps
     # shading that goes on past the edge.
     h, w = ink.shape
-    smooth = ndimage.uniform_filter(ink, 5)
-    if h % 2 or w % 2:  # np.pad copies the picture even where it adds nothing
-        smooth = np.pad(smooth, ((0, h % 2), (0, w % 2)), mode="edge")
-    smooth = (smooth[::2, ::2] + smooth[1::2, ::2] + smooth[::2, 1::2] + smooth[1::2, 1::2]) / 4  # 12x a reshape's mean
+    smooth = mean_5x5_in_2x2_blocks(ink)
     size = int(min(max(2 * width, min(smooth.shape) / 8), max(smooth.shape))) | 1
     pad = size // 2 + 1
     level = ndimage.grey_opening(np.pad(smooth, pad, mode="edge"), size=(size, size), mode="nearest")
@@ -351,6 +348,20 @@ def paper_under_strokes(ink: np.ndarray, strokes: np.ndarray, width: float) -> n
     # paper, the level is the paper's own, not the noise's floor.
     rest = (pixel_sample(ink) - pixel_sample(paper))[~pixel_sample(strokes)]
     return paper + float(np.median(rest)) if rest.size else paper
+
+
+def mean_5x5_in_2x2_blocks(image: np.ndarray) -> np.ndarray:
+    """ndimage.uniform_filter(image, 5) averaged in blocks of 2x2 (odd sizes: the last row or
+    column its own block), one axis at a time: sums of five shifted slices, each axis halved as
+    soon as it is summed. 0.2 ms for 300x300 pixels where the filter alone took 0.55."""
+    for axis in (0, 1):
+        rows = np.moveaxis(image, axis, 0)
+        edged = np.pad(rows, [(2, 2), (0, 0)], mode="symmetric")  # the filter's "reflect"
+        sums = edged[:-4] + edged[1:-3] + edged[2:-2] + edged[3:-1] + edged[4:]
+        if len(sums) % 2:
+            sums = np.concatenate([sums, sums[-1:]])
+        image = np.moveaxis((sums[0::2] + sums[1::2]) / 10, 0, axis)
+    return image
 
 
 def pixel_sample(image: np.ndarray) -> np.ndarray:

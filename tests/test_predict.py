@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from conftest import ROOT, assert_one_line_error, png_claiming_size, run_script
 from PIL import Image, ImageDraw, ImageFilter
+from scipy import ndimage
 
 import predict
 from mnist_cnn import batches, network, pictures
@@ -133,6 +134,15 @@ def test_the_sharp_edge_of_a_shadow_across_the_page_is_not_taken_for_ink():
     assert_mnist_like(shaded)
     assert ink_bbox(shaded) == pytest.approx(ink_bbox(clean), abs=1)
     assert placed_apart(shaded, clean) < 6
+
+
+@pytest.mark.parametrize("shape", [(8, 8), (9, 13), (10, 700), (301, 200)])
+def test_the_paper_under_the_strokes_is_smoothed_as_a_5x5_mean_in_2x2_blocks(shape):
+    ink = np.random.default_rng(0).uniform(0, 255, shape).astype(np.float32)
+    h, w = shape
+    expected = np.pad(ndimage.uniform_filter(ink, 5), ((0, h % 2), (0, w % 2)), mode="edge")
+    expected = expected.reshape((h + 1) // 2, 2, (w + 1) // 2, 2).mean(axis=(1, 3))
+    np.testing.assert_allclose(pictures.mean_5x5_in_2x2_blocks(ink), expected, atol=1e-3)
 
 
 def test_specks_and_marks_away_from_the_digit_do_not_stretch_its_box():
