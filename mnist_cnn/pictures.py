@@ -353,7 +353,7 @@ def paper_under_strokes(ink: np.ndarray, strokes: np.ndarray, width: float) -> n
 def mean_5x5_in_2x2_blocks(image: np.ndarray) -> np.ndarray:
     """ndimage.uniform_filter(image, 5) averaged in blocks of 2x2 (odd sizes: the last row or
     column its own block), one axis at a time: sums of five shifted slices, each axis halved as
-    soon as it is summed. 0.2 ms for 300x300 pixels where the filter alone took 0.55."""
+    soon as it is summed: 0.24 ms for 300x320 pixels, where the filter and the blocks took 0.59."""
     for axis in (0, 1):
         rows = np.moveaxis(image, axis, 0)
         edged = np.pad(rows, [(2, 2), (0, 0)], mode="symmetric")  # the filter's "reflect"
