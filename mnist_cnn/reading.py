@@ -117,10 +117,11 @@ def judge(pieces: list[Piece]) -> list[Piece]:
 
 
 def is_digit(piece: Piece, limit: float) -> bool:
+    """Within `limit` of the digits, or read CONFIDENT-ly however far out."""
     return piece.novelty <= limit or piece.confidence >= novelty.CONFIDENT
 
 
-def read_as_two(piece: Piece, limit: float, alone: bool = False) -> bool:
+def read_as_two(piece: Piece, limit: float, alone: bool) -> bool:
     """Whether a group of ink that may be two digits touching (pictures.Digit.halves) is read
     as two: when the network is surer of each half than of the whole and at least SURE_HALF
     sure, and neither half lies further out than `limit`. A group `alone` in its picture is
