@@ -44,6 +44,7 @@ class Place:
     # enough for two: the group cut in two anyway (split_touching), for reading.judge() to take
     # if the network reads two better.
     halves: tuple["Place", "Place"] | None = None
+    apart: bool = False  # the halves are pieces apart, not a cut: as likely two digits as one
 
 
 def label_pieces(ink: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -71,8 +72,12 @@ def find_digits(pieces: np.ndarray, boxes: np.ndarray, mass: np.ndarray, stroke:
     if not len(mass):
         return None
     groups = on_one_line(group_by_columns(boxes, mass), boxes, mass, REACH * stroke)
+    apart = None
     if len(groups) == 2 and not a_pair(*groups, boxes):
-        groups = [groups[0] + groups[1]]  # more likely one digit broken in two
+        # More likely one digit broken in two, but maybe two of unlike heights ("31") or whose
+        # boxes just overlap ("81"): read both ways, the two groups as its halves.
+        apart = [place_of(np.isin(pieces, np.array(g) + 1)) for g in groups]
+        groups = [groups[0] + groups[1]]
     line = max(group_box(g, boxes)[1] - group_box(g, boxes)[0] for g in groups)
     touching = TOUCHING_IN_NUMBER if len(groups) > 1 else TOUCHING
     places = []
@@ -90,7 +95,16 @@ def find_digits(pieces: np.ndarray, boxes: np.ndarray, mass: np.ndarray, stroke:
             places += split_touching(own, 2, neck=-np.inf)
         else:
             places += split_touching(own, 1)
+    if apart and len(places) == 1:
+        places[0].halves, places[0].apart = (apart[0], apart[1]), True
     return places if len(places) > 1 or places[0].halves else None
+
+
+def place_of(own: np.ndarray) -> Place:
+    """The Place of the pixels `own`, over its whole width."""
+    cols = np.flatnonzero(own.any(axis=0))
+    [place] = places_between(own, [int(cols[0]), int(cols[-1]) + 1])
+    return place
 
 
 def piece_in_box(pieces: np.ndarray, boxes: np.ndarray, k: int) -> np.ndarray:

@@ -17,7 +17,7 @@ else. So:
 Pillow, NumPy and scipy.ndimage only: no TensorFlow, no matplotlib, no command line.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -138,18 +138,19 @@ class Digit:
     image: np.ndarray
     box: tuple[int, int, int, int]
     halves: tuple["Digit", "Digit"] | None = None  # digits.Place.halves, read as digits
+    apart: bool = False  # digits.Place.apart: the halves are pieces apart, not a cut
 
     def moved(self, left: int, top: int) -> "Digit":
         """The same digit, its box (and its halves') moved by (left, top)."""
         x0, y0, x1, y1 = self.box
         halves = tuple(h.moved(left, top) for h in self.halves) if self.halves else None
-        return Digit(self.image, (x0 + left, y0 + top, x1 + left, y1 + top), halves)
+        return replace(self, box=(x0 + left, y0 + top, x1 + left, y1 + top), halves=halves)
 
     def scaled(self, sx: float, sy: float) -> "Digit":
         """The same digit, its box (and its halves') in pixels `sx` and `sy` times as many."""
         x0, y0, x1, y1 = self.box
         halves = tuple(h.scaled(sx, sy) for h in self.halves) if self.halves else None
-        return Digit(self.image, (round(x0 * sx), round(y0 * sy), round(x1 * sx), round(y1 * sy)), halves)
+        return replace(self, box=(round(x0 * sx), round(y0 * sy), round(x1 * sx), round(y1 * sy)), halves=halves)
 
 
 def read_digits(img: Image.Image, invert: str = "auto") -> list[Digit]:
@@ -255,7 +256,8 @@ def digits_on_paper(gray: np.ndarray, invert: str) -> list[Digit]:
     pieces, boxes, mass = label_pieces(ink, threshold)
     places = find_digits(pieces, boxes, mass, width)
     if places is None or len(places) == 1:  # one digit, as most pictures hold (or two that touch: its halves)
-        places = [Place(digit_box(pieces, boxes, mass, width), None, places[0].halves if places else None)]
+        box = digit_box(pieces, boxes, mass, width)
+        places = [Place(box, None, places[0].halves, places[0].apart) if places else Place(box, None)]
     return [read_place(ink, place, threshold) for place in places]
 
 
@@ -266,7 +268,7 @@ def read_place(ink: np.ndarray, place: Place, threshold: float) -> Digit:
     if place.own is not None:  # a digit of a number: its own ink and faint edges, not its neighbours'
         digit = np.where(ndimage.binary_dilation(place.own, iterations=2), digit, 0)
     halves = tuple(read_place(ink, half, threshold) for half in place.halves) if place.halves else None
-    return Digit(mnist_digit(digit, threshold), (left, top, right, bottom), halves)
+    return Digit(mnist_digit(digit, threshold), (left, top, right, bottom), halves, place.apart)
 
 
 def mnist_digit(digit: np.ndarray, threshold: float) -> np.ndarray:

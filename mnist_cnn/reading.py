@@ -125,8 +125,10 @@ def read_as_two(piece: Piece, limit: float, alone: bool) -> bool:
     """Whether a group of ink that may be two digits touching (pictures.Digit.halves) is read
     as two: when the network is surer of each half than of the whole and at least SURE_HALF
     sure, and neither half lies further out than `limit`. A group `alone` in its picture is
-    first read as one: only one that is no digit as a whole may be two (a wide 0 stays a 0)."""
-    if not piece.halves or (alone and is_digit(piece, limit)):
+    first read as one: only one that is no digit as a whole may be two (a wide 0 stays a 0),
+    unless its halves are pieces apart rather than a cut (a small 9 beside a tall 1: "91", which
+    the whole read as 4 at 80%)."""
+    if not piece.halves or (alone and is_digit(piece, limit) and not piece.digit.apart):
         return False
     return all(h.confidence > max(piece.confidence, SURE_HALF) and h.novelty <= limit for h in piece.halves)
 

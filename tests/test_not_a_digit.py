@@ -55,6 +55,16 @@ def test_a_lone_group_is_read_as_two_only_where_it_is_no_digit_as_a_whole_and_ea
     assert len(reading.judge([replace(piece(1.5, 0.6, (0, 0, 40, 20)), halves=beyond)])) == 1
 
 
+def test_a_lone_group_of_two_pieces_apart_is_read_as_two_where_each_is_surer_than_the_whole():
+    halves = (piece(0.3, 0.99, (0, 0, 20, 20)), piece(0.4, 0.98, (25, 0, 40, 20)))
+    whole = replace(piece(0.5, 0.8, (0, 0, 40, 20)), halves=halves)  # a digit as a whole, but less sure
+    apart = replace(whole, digit=replace(whole.digit, apart=True))
+    assert len(reading.judge([whole])) == 1, "a cut group: the whole, as before"
+    assert [p.digit.box for p in reading.judge([apart])] == [(0, 0, 20, 20), (25, 0, 40, 20)]
+    sure = replace(apart, probabilities=piece(0.5, 0.995).probabilities)  # a digit broken in two
+    assert len(reading.judge([sure])) == 1
+
+
 def test_distance_is_zero_at_a_class_mean_and_grows_away_from_every_class():
     features, labels = clusters(np.random.default_rng(0), 5000)
     means, precision = novelty.fit_stats(features, labels)

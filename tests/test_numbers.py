@@ -102,6 +102,20 @@ def test_two_digits_that_touch_alone_are_kept_both_ways():
     assert left.box[0] == pair.box[0] and right.box[2] == pair.box[2] and left.box[2] <= right.box[0]
 
 
+def test_two_pieces_apart_unlike_in_height_are_kept_both_ways_their_pieces_as_halves():
+    # A small 7 beside a tall 1: as unlike in height as a digit broken in two, so read as one
+    # digit and, for reading.judge() to choose, as the two pieces (a "31" or "91" as people write).
+    img = Image.new("L", (330, 260), 255)
+    draw = ImageDraw.Draw(img)
+    draw.line([(40, 80), (130, 80), (70, 170)], fill=0, width=9, joint="curve")  # the 7: 90 high
+    draw.line([(200, 30), (200, 230)], fill=0, width=9)  # the 1: 200 high
+    [group] = pictures.read_digits(img)
+    assert group.halves is not None and group.apart
+    left, right = group.halves
+    assert abs(left.box[2] - 135) <= 6 and abs(right.box[0] - 195) <= 6, "each half one piece, cut at the gap"
+    assert right.box[3] - right.box[1] > 190 and left.box[3] - left.box[1] < 110
+
+
 def test_a_lone_digit_drawn_wide_is_not_split():
     img = Image.new("L", (300, 180), 255)
     ImageDraw.Draw(img).ellipse((40, 40, 240, 150), outline=0, width=9)  # a 0 drawn 1.8 times as wide as tall
