@@ -3,7 +3,9 @@
 Pieces of ink that overlap left to right are one digit (a 5's detached bar, a stroke broken where
 the pen skipped); pieces too small to be a digit beside the others (a dash, a comma, dust) are
 left out; a group much wider than the line is tall is digits that touch, split where their ink
-is thinnest. One group is one digit: pictures.py then reads it exactly as a single digit.
+is thinnest, and one about as wide as two is kept both ways, one digit and two, for the network
+to choose (reading.judge). One group is one digit: pictures.py then reads it exactly as a single
+digit.
 NumPy and scipy.ndimage only.
 """
 
@@ -25,10 +27,8 @@ TOUCHING_IN_NUMBER = 1.3  # ...or this many, in a number of other digits: the li
 DIGIT_WIDTH = 0.75  # a digit's width as a share of the line's height, for how many a wide group holds
 FLAT = 3  # ink less than this many strokes' widths high or thick is a line, never digits that touch
 MOST_DIGITS = 12  # a group is split into at most this many
-NECK_WIDTH = 0.9  # a group wider than this share of the line's height may be two digits that touch...
-TALL = 0.7  # ...and each side of that column is at least this share of the group's height
-NECK = 1.5  # ...if its thinnest column near the middle holds at most this many strokes' widths of ink
-LONE_PAIR = 1.1  # a lone group this many times wider than tall may be two digits that touch
+MAYBE_TWO = 0.9  # a group in a number this many times wider than the line is tall may be two that touch...
+LONE_PAIR = 1.1  # ...and a lone group this many times wider than tall
 PAIR = 0.6  # two digits alone are this level and alike in height; a digit broken in two is not
 LINE_OVERLAP = 0.1  # neighbours on one line share at least this much of the shorter one's height
 
@@ -40,9 +40,9 @@ class Place:
 
     box: tuple[int, int, int, int]
     own: np.ndarray | None
-    # Two digits that may touch where more than one stroke joins them, or a lone group wide
-    # enough for two: the group cut in two anyway (split_touching), for reading.judge() to take
-    # if the network reads two better.
+    # A group wide enough for two digits that touch: the group cut in two anyway (split_touching),
+    # or, `apart`, the two pieces of a group that may be one digit broken in two, for
+    # reading.judge() to take if the network reads two better.
     halves: tuple["Place", "Place"] | None = None
     apart: bool = False  # the halves are pieces apart, not a cut: as likely two digits as one
 
@@ -89,10 +89,8 @@ def find_digits(pieces: np.ndarray, boxes: np.ndarray, mass: np.ndarray, stroke:
             places += split_touching(own, 1)
         elif width > touching * line:  # clearly more than one digit: as many as its width holds
             places += split_touching(own, min(MOST_DIGITS, max(2, round(width / (DIGIT_WIDTH * line)))))
-        elif len(groups) > 1 and width > NECK_WIDTH * line:  # maybe two: split only where one stroke joins them
-            places += split_touching(own, 2, neck=NECK * stroke)
-        elif len(groups) == 1 and width > LONE_PAIR * line:  # one wide digit or two that touch: kept both ways
-            places += split_touching(own, 2, neck=-np.inf)
+        elif width > (MAYBE_TWO if len(groups) > 1 else LONE_PAIR) * line:  # one wide digit or two that touch
+            places += split_touching(own, 2, both_ways=True)
         else:
             places += split_touching(own, 1)
     if apart and len(places) == 1:
@@ -208,24 +206,12 @@ def box_distance(a: list[int], b: list[int], boxes: np.ndarray) -> int:
     return int(max(0, left_a - right_b, left_b - right_a, top_a - bottom_b, top_b - bottom_a))
 
 
-def tall_parts(own: np.ndarray, cuts: list[int]) -> bool:
-    """Whether each part between the cuts is most of the group's height, as digits side by side
-    are; a 7's bar or a 4's arm cut off beside the rest is not."""
-    rows = np.flatnonzero(own.any(axis=1))
-    height = rows[-1] - rows[0] + 1
-    for a, b in pairwise(cuts):
-        part_rows = np.flatnonzero(own[:, a:b].any(axis=1))
-        if not part_rows.size or part_rows[-1] - part_rows[0] + 1 < TALL * height:
-            return False
-    return True
-
-
-def split_touching(own: np.ndarray, parts: int, neck: float | None = None) -> list[Place]:
+def split_touching(own: np.ndarray, parts: int, both_ways: bool = False) -> list[Place]:
     """One group's pixels as `parts` digits side by side, cut where the columns hold least ink
-    near where equal parts would be cut; with `neck`, not cut at all unless that least ink is
-    at most `neck` pixels (two digits that touch meet in a single stroke; one wide digit's
-    middle columns cross two or three), and then the one place keeps the cut as its halves,
-    for reading.judge() to take if the network reads two digits there better than one."""
+    near where equal parts would be cut. `both_ways` (two parts): the group stays one place
+    that keeps the two as its halves, for reading.judge() to take if the network reads two
+    digits there better than one: a single stroke joining two digits looks like a wide digit's
+    own narrowest column (a 0 written open at the top)."""
     cols = np.flatnonzero(own.any(axis=0))
     left, right = int(cols[0]), int(cols[-1]) + 1
     profile = own[:, left:right].sum(axis=0)
@@ -240,7 +226,7 @@ def split_touching(own: np.ndarray, parts: int, neck: float | None = None) -> li
         cuts.append(left + lo + int(np.argmin(cost[lo:hi] + 1e-3 * np.abs(np.arange(lo, hi) - k * step))))
     cuts.append(right)
     places = places_between(own, cuts)
-    if neck is not None and not (all(profile[c - left] <= neck for c in cuts[1:-1]) and tall_parts(own, cuts)):
+    if both_ways:
         [whole] = places_between(own, [left, right])
         whole.halves = (places[0], places[1]) if len(places) == 2 else None
         return [whole]

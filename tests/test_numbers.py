@@ -80,9 +80,22 @@ def test_two_digits_that_touch_in_a_number_are_split_where_the_ink_is_thinnest()
     assert abs(digits[1].box[2] - 248) <= 6 and abs(digits[2].box[0] - 248) <= 6
 
 
+def test_a_wide_digit_in_a_number_whose_middle_one_stroke_crosses_is_kept_both_ways():
+    # 10, its 0 open at the top: its middle columns cross the bottom stroke alone, as where two
+    # digits touch. Kept whole and, for reading.judge() to choose, cut in two.
+    img = Image.new("L", (330, 180), 255)
+    draw = ImageDraw.Draw(img)
+    draw.line([(60, 30), (60, 150)], fill=0, width=9)
+    draw.arc((140, 30, 255, 150), start=300, end=240, fill=0, width=9)
+    one, zero = pictures.read_digits(img)
+    assert one.halves is None
+    assert zero.halves is not None and not zero.apart
+    assert zero.box[0] <= 142 and zero.box[2] >= 253
+
+
 def test_two_digits_joined_by_more_than_one_stroke_in_a_number_are_kept_both_ways():
-    # The two 0s overlapping by half: no single stroke to cut, so the pair is read as one digit
-    # and, for reading.judge() to choose, as its two halves.
+    # The two 0s overlapping by half: read as one digit and, for reading.judge() to choose, as
+    # its two halves.
     one, pair = pictures.read_digits(one_hundred(185))
     assert one.halves is None and pair.halves is not None
     left, right = pair.halves
