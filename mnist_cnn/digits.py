@@ -76,7 +76,7 @@ def find_digits(pieces: np.ndarray, boxes: np.ndarray, mass: np.ndarray, stroke:
     if len(groups) == 2 and not a_pair(*groups, boxes):
         # More likely one digit broken in two, but maybe two of unlike heights ("31") or whose
         # boxes just overlap ("81"): read both ways, the two groups as its halves.
-        apart = [place_of(np.isin(pieces, np.array(g) + 1)) for g in groups]
+        apart = tuple(place_of(np.isin(pieces, np.array(g) + 1)) for g in groups)
         groups = [groups[0] + groups[1]]
     line = max(group_box(g, boxes)[1] - group_box(g, boxes)[0] for g in groups)
     touching = TOUCHING_IN_NUMBER if len(groups) > 1 else TOUCHING
@@ -94,7 +94,7 @@ def find_digits(pieces: np.ndarray, boxes: np.ndarray, mass: np.ndarray, stroke:
         else:
             places += split_touching(own, 1)
     if apart and len(places) == 1:
-        places[0].halves, places[0].apart = (apart[0], apart[1]), True
+        places[0].halves, places[0].apart = apart, True
     return places if len(places) > 1 or places[0].halves else None
 
 
