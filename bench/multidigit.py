@@ -2,9 +2,12 @@
 
     python3 bench/multidigit.py --data mnist.npz --weights model.weights.h5 --count 300
     python3 bench/multidigit.py --data mnist.npz --weights model.weights.h5 --source fonts --photo
+    python3 bench/multidigit.py --data mnist.npz --source realworld --realworld ../shared/realworld-dev
 
 The digits are MNIST *test* digits (never trained on), each 4 times MNIST's size, or with
---source fonts the digits of the handwriting fonts of bench/writers.py, about as tall. Each is
+--source fonts the digits of the handwriting fonts of bench/writers.py, about as tall, or with
+--source realworld each number one real writer's: the digits that one source repository of the
+development set drew on a canvas or at 28x28, their ink cut out, about as tall. Each is
 cropped to its ink, scaled by 0.85 to 1.15, moved up or down by up to 20 pixels, and set beside
 the last with a gap of -2 to 30 pixels (about one pair in six touches or nearly), dark ink on
 white. With --photo it is then photographed as people write and photograph: the number slanted
@@ -16,14 +19,16 @@ left out as "not a digit" is missing); the script prints the share of numbers re
 
 import io
 import sys
+from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 from common import bench_parser, mnist_test, parse_data
 from PIL import Image
+from realworld import read_labels
 from writers import FONTS, WRITERS, written
 
-from mnist_cnn.pictures import read_digits
+from mnist_cnn.pictures import read_digits, to_grayscale
 from mnist_cnn.reading import Reader, judge
 
 
@@ -36,6 +41,42 @@ def mnist_part(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 def font_part(font: Path, digit: int, rng: np.random.Generator) -> np.ndarray:
     """A font's digit, white on black, about as tall as mnist_part's ink."""
     return written(font, digit, int(80 * rng.uniform(0.85, 1.15))) * 255
+
+
+def writers_digits(folder: Path) -> list[dict[int, list[np.ndarray]]]:
+    """Each source repository's digits drawn on a canvas or at 28x28 (clean digital ink, unlike
+    photos, whose paper would show round each digit cut out): for each digit, its ink, white
+    on black, 0..255, cropped. Only writers with eight digits or more."""
+    by_source = defaultdict(lambda: defaultdict(list))
+    for row in read_labels(folder):
+        if row["kind"] in ("drawn", "mnist-like"):
+            with Image.open(row["path"]) as img:
+                ink = ink_of(to_grayscale(img))
+            if ink is not None:
+                by_source[row["source_repo"]][row["label"]].append(ink)
+    return [dict(digits) for digits in by_source.values() if len(digits) >= 8]
+
+
+def ink_of(gray: np.ndarray) -> np.ndarray | None:
+    """A drawing's ink against its border's level, either polarity, cropped to it; None for a
+    page drawn inside a margin of another level (the ink would be the page)."""
+    border = np.median(np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]]))
+    ink = np.clip(gray - border if border < 128 else border - gray, 0, None)
+    if ink.max() <= 0:
+        return None
+    rows, cols = np.nonzero(ink > 0.3 * ink.max())
+    crop = ink[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
+    return None if (crop > 0.3 * ink.max()).mean() > 0.6 else crop * (255 / ink.max())
+
+
+def writer_part(ink: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A writer's digit about as tall as mnist_part's ink, times 0.85 to 1.15, with a margin."""
+    height = int(80 * rng.uniform(0.85, 1.15))
+    width = max(1, round(ink.shape[1] * height / ink.shape[0]))
+    big = np.asarray(
+        Image.fromarray(ink.astype(np.float32), mode="F").resize((width, height), Image.Resampling.BICUBIC)
+    )
+    return np.pad(np.clip(big, 0, 255), 10)
 
 
 def compose(parts: list[np.ndarray], rng: np.random.Generator) -> Image.Image:
@@ -83,13 +124,25 @@ def main() -> None:
     parser = bench_parser(__doc__)
     parser.add_argument("--count", type=int, default=300, help="numbers to write (default: 300)")
     parser.add_argument("--seed", type=int, default=0, help="the set's seed (default: 0)")
-    parser.add_argument("--source", choices=("mnist", "fonts"), default="mnist", help="whose digits (default: mnist)")
+    parser.add_argument(
+        "--source", choices=("mnist", "fonts", "realworld"), default="mnist", help="whose digits (default: mnist)"
+    )
+    parser.add_argument("--realworld", type=Path, help="with --source realworld: a folder like ../shared/realworld-dev")
     parser.add_argument("--photo", action="store_true", help="slant, ruled line, shaded paper, JPEG")
     args = parse_data(parser)
     x_test, y_test = mnist_test(args.data)
     fonts = [FONTS / name for name in WRITERS if (FONTS / name).is_file()]
     if args.source == "fonts" and not fonts:
         sys.exit("bench/multidigit.py: no handwriting font installed; see the apt-get line in bench/writers.py")
+    source = "MNIST test digits" if args.source == "mnist" else f"the digits of {len(fonts)} handwriting fonts"
+    if args.source == "realworld":
+        if not args.realworld:
+            parser.error("--source realworld reads the folder given with --realworld")
+        if not (args.realworld / "labels.csv").is_file():
+            print(f"bench/multidigit.py: skipped, no {args.realworld}/labels.csv (kept outside the repository)")
+            return
+        writers = writers_digits(args.realworld)
+        source = f"the digits of {len(writers)} real writers, drawn"
     reader = Reader(args.weights)
     rng = np.random.default_rng(args.seed)
     exact, counted, digits_right, digits_total, left_out = 0, 0, 0, 0, 0
@@ -98,9 +151,13 @@ def main() -> None:
         if args.source == "mnist":
             chosen = rng.choice(len(x_test), length, replace=False)
             labels, parts = y_test[chosen], [mnist_part(d, rng) for d in x_test[chosen]]
-        else:
+        elif args.source == "fonts":
             labels, font = rng.integers(0, 10, length), fonts[int(rng.integers(len(fonts)))]
             parts = [font_part(font, int(d), rng) for d in labels]
+        else:
+            digits = writers[int(rng.integers(len(writers)))]
+            labels = rng.choice(sorted(digits), length)
+            parts = [writer_part(digits[d][int(rng.integers(len(digits[d])))], rng) for d in labels]
         picture = compose(parts, rng)
         pieces = judge(reader.read(read_digits(photographed(picture, rng) if args.photo else picture)))
         answers = np.array([piece.answer for piece in pieces if piece.is_digit])
@@ -110,7 +167,6 @@ def main() -> None:
             counted += 1
             digits_right += int((answers == labels).sum())
             digits_total += length
-    source = "MNIST test digits" if args.source == "mnist" else f"the digits of {len(fonts)} handwriting fonts"
     photo = ", photographed (slant, ruled line, shading, JPEG)" if args.photo else ""
     print(f"{args.count} numbers of 2 to 6 {source}{photo} (seed {args.seed}), weights {args.weights}")
     print(f"  read exactly:                 {exact / args.count:.1%}")
