@@ -46,6 +46,15 @@ def test_a_group_read_surer_as_one_digit_or_whose_halves_are_no_digits_stays_one
     assert len(reading.judge([piece(0.2, 0.99), unsure])) == 2
 
 
+def test_a_group_in_a_number_whose_halves_lie_much_nearer_the_digits_is_two_however_sure_of_the_whole():
+    halves = (piece(0.4, 0.98, (0, 0, 20, 20)), piece(0.5, 0.97, (20, 0, 40, 20)))
+    odd = replace(piece(1.2, 0.9999, (0, 0, 40, 20)), halves=halves)  # two that touch, read as one at 100%
+    assert len(reading.judge([piece(0.2, 0.99), odd])) == 3
+    near = replace(odd, novelty=0.9)  # the halves not even half as far out: one digit
+    assert len(reading.judge([piece(0.2, 0.99), near])) == 2
+    assert len(reading.judge([replace(odd, novelty=3.0)])) == 1, "alone, a digit read at 100% stays one"
+
+
 def test_a_lone_group_is_read_as_two_only_where_it_is_no_digit_as_a_whole_and_each_half_is_one():
     halves = (piece(0.3, 0.99, (0, 0, 20, 20)), piece(0.4, 0.98, (20, 0, 40, 20)))
     assert len(reading.judge([replace(piece(1.5, 0.6, (0, 0, 40, 20)), halves=halves)])) == 2
