@@ -31,8 +31,8 @@ IN_NUMBER = 1.5
 SURE_HALF = 0.9
 # In a number, halves each at most this share as far out as the whole (novelty.py) are two even
 # where the network is sure of the whole: two digits that touch make one odd shape, which it may
-# still read at 100% (a 34 as 4). On bench/multidigit.py's numbers, with the weights of two seeds,
-# 0.5 reads 1 to 2 more of each 300 exactly, but for MNIST's with one of them (1 fewer).
+# still read at 100% (a 34 as 4). On bench/multidigit.py's six sets of 300 numbers, with the
+# weights of two seeds, 0.5 reads 0 to 2 more of each set exactly, but 1 fewer of MNIST's once.
 NEARER = 0.5
 
 
