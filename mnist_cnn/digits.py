@@ -212,6 +212,8 @@ def split_touching(own: np.ndarray, parts: int, both_ways: bool = False) -> list
     that keeps the two as its halves, for reading.judge() to take if the network reads two
     digits there better than one: a single stroke joining two digits looks like a wide digit's
     own narrowest column (a 0 written open at the top)."""
+    if parts == 1:  # most groups: no columns to weigh (0.7 ms for a digit on a 700-pixel page)
+        return [place_of(own)]
     cols = np.flatnonzero(own.any(axis=0))
     left, right = int(cols[0]), int(cols[-1]) + 1
     profile = own[:, left:right].sum(axis=0)
@@ -227,7 +229,7 @@ def split_touching(own: np.ndarray, parts: int, both_ways: bool = False) -> list
     cuts.append(right)
     places = places_between(own, cuts)
     if both_ways:
-        [whole] = places_between(own, [left, right])
+        whole = place_of(own)
         whole.halves = (places[0], places[1]) if len(places) == 2 else None
         return [whole]
     return places

@@ -257,7 +257,7 @@ def digits_on_paper(gray: np.ndarray, invert: str) -> list[Digit]:
     places = find_digits(pieces, boxes, mass, width)
     if places is None or len(places) == 1:  # one digit, as most pictures hold (or two that touch: its halves)
         box = digit_box(pieces, boxes, mass, width)
-        places = [Place(box, None, places[0].halves, places[0].apart) if places else Place(box, None)]
+        places = [replace(places[0], box=box, own=None) if places else Place(box, None)]
     return [read_place(ink, place, threshold) for place in places]
 
 
