@@ -83,6 +83,30 @@ def test_distance_is_zero_at_a_class_mean_and_grows_away_from_every_class():
     assert (far > near).mean() > 0.95
 
 
+def test_a_piece_off_the_ways_its_nearest_class_varies_is_far_though_another_class_varies_so():
+    # Class 0 varies along unit 0 only, class 1 along unit 1 only: the shared covariance has
+    # both, so a step along unit 1 from class 0's mean looked near; under class 0's own, it is not.
+    rng = np.random.default_rng(2)
+    labels = np.repeat(np.arange(10), 500)
+    features = 10.0 * np.eye(10, 128)[labels] + 0.1 * rng.normal(size=(5000, 128))
+    features[labels == 0, 0] += 3 * rng.normal(size=500)
+    features[labels == 1, 1] += 3 * rng.normal(size=500)
+    means, precision = novelty.fit_stats(features, labels)
+    along, across = means[0] + 6 * np.eye(128)[0], means[0] + 6 * np.eye(128)[1]
+    near, far = novelty.distances(means, precision, np.stack([along, across]))
+    assert far > 10 * near
+
+
+def test_stats_saved_before_class_covariances_still_load_and_measure_distance(tmp_path):
+    features, labels = clusters(np.random.default_rng(0), 5000)
+    means = np.stack([features[labels == k].mean(axis=0) for k in range(10)])
+    shared = np.linalg.inv(np.cov(features - means[labels], rowvar=False))  # one precision for all
+    novelty.save_stats(novelty.DigitStats(means, shared, 200.0), tmp_path / "old.digits.npz")
+    stats = novelty.load_stats(tmp_path / "old.digits.npz")
+    assert np.allclose(novelty.distances(stats.means, stats.precision, means), 0, atol=1e-6)
+    assert novelty.distances(stats.means, stats.precision, means + 3 * np.eye(128)[100]).min() > 1
+
+
 def test_the_threshold_refuses_one_percent_of_validation_digits_that_are_not_read_confidently():
     rng = np.random.default_rng(1)
     train, (validation, _) = clusters(rng, 20000), clusters(rng, 5000)
@@ -125,7 +149,7 @@ def test_json_lists_the_boxes_of_marks_left_out_of_a_number():
 def test_training_saves_the_digit_stats_beside_the_weights(trained_run):
     workdir, _ = trained_run
     stats = novelty.load_stats(workdir / "model.digits.npz")
-    assert stats.means.shape == (10, 128) and stats.precision.shape == (128, 128) and stats.threshold > 0
+    assert stats.means.shape == (10, 128) and stats.precision.shape == (10, 128, 128) and stats.threshold > 0
 
 
 def test_calibrate_recomputes_the_same_stats_for_existing_weights(trained_run, small_mnist_path, tmp_path):
