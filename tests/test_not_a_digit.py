@@ -53,6 +53,15 @@ def test_a_group_in_a_number_whose_halves_lie_much_nearer_the_digits_is_two_howe
     near = replace(odd, novelty=0.9)  # the halves not even half as far out: one digit
     assert len(reading.judge([piece(0.2, 0.99), near])) == 2
     assert len(reading.judge([replace(odd, novelty=3.0)])) == 1, "alone, a digit read at 100% stays one"
+    apart = replace(odd, novelty=3.0, digit=replace(odd.digit, apart=True))
+    assert len(reading.judge([apart])) == 1, "...even where its halves are pieces apart"
+
+
+def test_a_lone_group_that_is_no_digit_is_two_where_its_halves_lie_much_nearer_the_digits():
+    halves = (piece(0.4, 0.98, (0, 0, 20, 20)), piece(0.5, 0.97, (20, 0, 40, 20)))
+    odd = replace(piece(1.2, 0.99, (0, 0, 40, 20)), halves=halves)  # "79" touching: a 7 at 99%, far out
+    assert [p.digit.box for p in reading.judge([odd])] == [(0, 0, 20, 20), (20, 0, 40, 20)]
+    assert len(reading.judge([replace(odd, novelty=0.9)])) == 1, "a digit as a whole stays one"
 
 
 def test_a_lone_group_is_read_as_two_only_where_it_is_no_digit_as_a_whole_and_each_half_is_one():
