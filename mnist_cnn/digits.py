@@ -9,7 +9,7 @@ digit.
 NumPy and scipy.ndimage only.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import pairwise
 
 import numpy as np
@@ -28,6 +28,7 @@ DIGIT_WIDTH = 0.75  # a digit's width as a share of the line's height, for how m
 FLAT = 3  # ink less than this many strokes' widths high or thick is a line, never digits that touch
 MOST_DIGITS = 12  # a group is split into at most this many
 MAYBE_TWO = 0.9  # a group in a number this many times wider than the line is tall may be two that touch...
+NARROW_TWO = 0.7  # ...or this many, if as a whole it is no digit (reading.read_as_two)
 LONE_PAIR = 1.1  # ...and a lone group this many times wider than tall
 PAIR = 0.6  # two digits alone are this level and alike in height; a digit broken in two is not
 LINE_OVERLAP = 0.1  # neighbours on one line share at least this much of the shorter one's height
@@ -45,6 +46,7 @@ class Place:
     # reading.judge() to take if the network reads two better.
     halves: tuple["Place", "Place"] | None = None
     apart: bool = False  # the halves are pieces apart, not a cut: as likely two digits as one
+    narrow: bool = False  # a group barely wider than a digit: two only where it is no digit as a whole
 
 
 def label_pieces(ink: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -91,6 +93,10 @@ def find_digits(pieces: np.ndarray, boxes: np.ndarray, mass: np.ndarray, stroke:
             places += split_touching(own, min(MOST_DIGITS, max(2, round(width / (DIGIT_WIDTH * line)))))
         elif width > (MAYBE_TWO if len(groups) > 1 else LONE_PAIR) * line:  # one wide digit or two that touch
             places += split_touching(own, 2, both_ways=True)
+        elif len(groups) > 1 and width > NARROW_TWO * line:
+            # Two digits that touch and lean into each other (a bold "99", a "30") are narrower
+            # than one wide digit, but as one they are an odd shape, far from every digit.
+            places += [replace(place, narrow=True) for place in split_touching(own, 2, both_ways=True)]
         else:
             places += split_touching(own, 1)
     if apart and len(places) == 1:

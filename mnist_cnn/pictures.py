@@ -139,6 +139,7 @@ class Digit:
     box: tuple[int, int, int, int]
     halves: tuple["Digit", "Digit"] | None = None  # digits.Place.halves, read as digits
     apart: bool = False  # digits.Place.apart: the halves are pieces apart, not a cut
+    narrow: bool = False  # digits.Place.narrow: two only where the whole is no digit
 
     def moved(self, left: int, top: int) -> "Digit":
         """The same digit, its box (and its halves') moved by (left, top)."""
@@ -268,7 +269,7 @@ def read_place(ink: np.ndarray, place: Place, threshold: float) -> Digit:
     if place.own is not None:  # a digit of a number: its own ink and faint edges, not its neighbours'
         digit = np.where(ndimage.binary_dilation(place.own, iterations=2), digit, 0)
     halves = tuple(read_place(ink, half, threshold) for half in place.halves) if place.halves else None
-    return Digit(mnist_digit(digit, threshold), (left, top, right, bottom), halves, place.apart)
+    return Digit(mnist_digit(digit, threshold), (left, top, right, bottom), halves, place.apart, place.narrow)
 
 
 def mnist_digit(digit: np.ndarray, threshold: float) -> np.ndarray:

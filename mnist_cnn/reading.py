@@ -136,9 +136,10 @@ def read_as_two(piece: Piece, limit: float, alone: bool) -> bool:
     out than `limit`, and each is read surer than the whole or lies NEARER the digits than it.
     A group `alone` in its picture is first read as one: only one that is no digit as a whole may
     be two (a wide 0 stays a 0), unless its halves are pieces apart rather than a cut (a small 9
-    beside a tall 1: "91", which the whole read as 4 at 80%); then only if surer than the whole."""
+    beside a tall 1: "91", which the whole read as 4 at 80%); then only if surer than the whole.
+    A `narrow` group is two only where, as a whole, it lies further out than a lone piece may."""
     whole_first = alone and is_digit(piece, limit)
-    if not piece.halves or (whole_first and not piece.digit.apart):
+    if not piece.halves or (whole_first and not piece.digit.apart) or (piece.digit.narrow and piece.novelty <= 1.0):
         return False
     return all(
         h.confidence > SURE_HALF

@@ -57,6 +57,16 @@ def test_a_group_in_a_number_whose_halves_lie_much_nearer_the_digits_is_two_howe
     assert len(reading.judge([apart])) == 1, "...even where its halves are pieces apart"
 
 
+def test_a_narrow_group_in_a_number_is_two_only_where_as_a_whole_it_is_no_digit():
+    halves = (piece(0.3, 0.99, (0, 0, 15, 20)), piece(0.4, 0.98, (15, 0, 30, 20)))
+    narrow = replace(piece(1.3, 0.9, (0, 0, 30, 20)), halves=halves)  # a bold "99" that touches
+    narrow = replace(narrow, digit=replace(narrow.digit, narrow=True))
+    assert len(reading.judge([piece(0.2, 0.99), narrow])) == 3
+    odd_zero = replace(narrow, novelty=0.95)  # a wide 0, a digit, though its halves read surer
+    assert len(reading.judge([piece(0.2, 0.99), odd_zero])) == 2
+    assert len(reading.judge([piece(0.2, 0.99), replace(odd_zero, digit=replace(odd_zero.digit, narrow=False))])) == 3
+
+
 def test_a_lone_group_that_is_no_digit_is_two_where_its_halves_lie_much_nearer_the_digits():
     halves = (piece(0.4, 0.98, (0, 0, 20, 20)), piece(0.5, 0.97, (20, 0, 40, 20)))
     odd = replace(piece(1.2, 0.99, (0, 0, 40, 20)), halves=halves)  # "79" touching: a 7 at 99%, far out

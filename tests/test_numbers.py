@@ -97,11 +97,25 @@ def test_two_digits_joined_by_more_than_one_stroke_in_a_number_are_kept_both_way
     # The two 0s overlapping by half: read as one digit and, for reading.judge() to choose, as
     # its two halves.
     one, pair = pictures.read_digits(one_hundred(185))
-    assert one.halves is None and pair.halves is not None
+    assert one.halves is None and pair.halves is not None and not pair.narrow
     left, right = pair.halves
     assert left.box[0] == pair.box[0] and right.box[2] == pair.box[2]
     assert abs(left.box[2] - 218) <= 15 and left.box[2] <= right.box[0]
     assert all(half.image.shape == (28, 28, 1) and half.image.max() > 200 for half in pair.halves)
+
+
+def test_two_digits_that_touch_and_overlap_in_a_number_are_kept_both_ways_as_narrow():
+    # 100, its 0s leaning into each other: together only 0.8 times as wide as the line is tall,
+    # narrower than a wide digit. Kept both ways, marked narrow for reading.judge().
+    img = Image.new("L", (330, 180), 255)
+    draw = ImageDraw.Draw(img)
+    draw.line([(60, 30), (60, 150)], fill=0, width=9)
+    draw.ellipse((150, 30, 215, 150), outline=0, width=9)
+    draw.ellipse((185, 30, 250, 150), outline=0, width=9)
+    one, pair = pictures.read_digits(img)
+    assert one.halves is None and not one.narrow
+    assert pair.halves is not None and pair.narrow
+    assert 0.7 * 120 < pair.box[2] - pair.box[0] < 0.9 * 120
 
 
 def test_two_digits_that_touch_alone_are_kept_both_ways():
