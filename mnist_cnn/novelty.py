@@ -43,7 +43,7 @@ OWN_COVARIANCE = 0.75
 
 @dataclass(frozen=True)
 class DigitStats:
-    """Where the digits lie in the 128-unit layer: class means, shared precision, refusal threshold."""
+    """Where the digits lie in the 128-unit layer: class means, their precisions, the refusal threshold."""
 
     means: np.ndarray  # (10, 128)
     precision: np.ndarray  # (10, 128, 128): each class's inverse covariance; (128, 128): one shared (older stats)

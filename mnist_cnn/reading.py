@@ -21,6 +21,7 @@ FRAME = 28
 OCCLUDER, STRIDE = 4, 2  # Reader.why(): patches about a stroke wide, overlapping by half
 
 
+ALONE = 1.0  # a picture's lone piece is not a digit beyond novelty.py's threshold itself
 # A piece in a number is dropped only further out than a picture's lone piece: beside digits it
 # is most likely one. On 300 numbers of MNIST test digits (bench/multidigit.py), 1.5 refused none
 # of their 1,211 digits rather than 14, and read 92.7% of the numbers exactly rather than 90.7%.
@@ -120,7 +121,7 @@ def judge(pieces: list[Piece]) -> list[Piece]:
     """The pieces of one picture, each marked a digit or not: a lone piece beyond its threshold is
     not a digit, in a number one beyond IN_NUMBER times it, unless the network is CONFIDENT of it."""
     alone = len(pieces) == 1
-    limit = 1.0 if alone else IN_NUMBER
+    limit = ALONE if alone else IN_NUMBER
     chosen = [half for p in pieces for half in (p.halves if read_as_two(p, limit, alone) else [p])]
     return [replace(p, is_digit=is_digit(p, limit)) for p in chosen]
 
@@ -139,7 +140,7 @@ def read_as_two(piece: Piece, limit: float, alone: bool) -> bool:
     beside a tall 1: "91", which the whole read as 4 at 80%); then only if surer than the whole.
     A `narrow` group is two only where, as a whole, it lies further out than a lone piece may."""
     whole_first = alone and is_digit(piece, limit)
-    if not piece.halves or (whole_first and not piece.digit.apart) or (piece.digit.narrow and piece.novelty <= 1.0):
+    if not piece.halves or (whole_first and not piece.digit.apart) or (piece.digit.narrow and piece.novelty <= ALONE):
         return False
     return all(
         h.confidence > SURE_HALF
