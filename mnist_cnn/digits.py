@@ -10,6 +10,7 @@ NumPy and scipy.ndimage only.
 """
 
 from dataclasses import dataclass, replace
+from enum import Enum
 from itertools import pairwise
 
 import numpy as np
@@ -34,6 +35,15 @@ PAIR = 0.6  # two digits alone are this level and alike in height; a digit broke
 LINE_OVERLAP = 0.1  # neighbours on one line share at least this much of the shorter one's height
 
 
+class Halves(Enum):
+    """How a group that may be one digit or two was made into two, which says how much better
+    the network must read the two than the whole (reading.read_as_two)."""
+
+    CUT = "cut"  # one wide digit or two that touch, cut where the fewest strokes cross
+    APART = "apart"  # two pieces apart that may be one digit broken in two: as likely two as one
+    NARROW = "narrow"  # a group barely wider than a digit, cut: two only where it is no digit whole
+
+
 @dataclass
 class Place:
     """Where one digit lies in the ink: its box (top, bottom, left, right) and, within the box,
@@ -41,12 +51,10 @@ class Place:
 
     box: tuple[int, int, int, int]
     own: np.ndarray | None
-    # A group wide enough for two digits that touch: the group cut in two anyway (split_touching),
-    # or, `apart`, the two pieces of a group that may be one digit broken in two, for
-    # reading.judge() to take if the network reads two better.
+    # A group that may be one digit or two: its two halves, for reading.judge() to take if the
+    # network reads two better, and how they were made.
     halves: tuple["Place", "Place"] | None = None
-    apart: bool = False  # the halves are pieces apart, not a cut: as likely two digits as one
-    narrow: bool = False  # a group barely wider than a digit: two only where it is no digit as a whole
+    halves_are: Halves = Halves.CUT
 
 
 def label_pieces(ink: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -96,11 +104,11 @@ def find_digits(pieces: np.ndarray, boxes: np.ndarray, mass: np.ndarray, stroke:
         elif len(groups) > 1 and width > NARROW_TWO * line:
             # Two digits that touch and lean into each other (a bold "99", a "30") are narrower
             # than one wide digit, but as one they are an odd shape, far from every digit.
-            places += [replace(place, narrow=True) for place in split_touching(own, 2, both_ways=True)]
+            places += [replace(place, halves_are=Halves.NARROW) for place in split_touching(own, 2, both_ways=True)]
         else:
             places += split_touching(own, 1)
     if apart and len(places) == 1:
-        places[0].halves, places[0].apart = apart, True
+        places[0].halves, places[0].halves_are = apart, Halves.APART
     return places if len(places) > 1 or places[0].halves else None
 
 

@@ -24,7 +24,7 @@ import numpy as np
 from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 from scipy import ndimage
 
-from mnist_cnn.digits import Place, find_digits, label_pieces
+from mnist_cnn.digits import Halves, Place, find_digits, label_pieces
 from mnist_cnn.errors import UserError
 from mnist_cnn.lines import crossing_lines, line_under_the_writing
 
@@ -138,8 +138,7 @@ class Digit:
     image: np.ndarray
     box: tuple[int, int, int, int]
     halves: tuple["Digit", "Digit"] | None = None  # digits.Place.halves, read as digits
-    apart: bool = False  # digits.Place.apart: the halves are pieces apart, not a cut
-    narrow: bool = False  # digits.Place.narrow: two only where the whole is no digit
+    halves_are: Halves = Halves.CUT  # digits.Place.halves_are: how they were made
 
     def moved(self, left: int, top: int) -> "Digit":
         """The same digit, its box (and its halves') moved by (left, top)."""
@@ -269,7 +268,7 @@ def read_place(ink: np.ndarray, place: Place, threshold: float) -> Digit:
     if place.own is not None:  # a digit of a number: its own ink and faint edges, not its neighbours'
         digit = np.where(ndimage.binary_dilation(place.own, iterations=2), digit, 0)
     halves = tuple(read_place(ink, half, threshold) for half in place.halves) if place.halves else None
-    return Digit(mnist_digit(digit, threshold), (left, top, right, bottom), halves, place.apart, place.narrow)
+    return Digit(mnist_digit(digit, threshold), (left, top, right, bottom), halves, place.halves_are)
 
 
 def mnist_digit(digit: np.ndarray, threshold: float) -> np.ndarray:

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from mnist_cnn import novelty
+from mnist_cnn.digits import Halves
 from mnist_cnn.pictures import Digit
 
 NOT_A_DIGIT = "not a digit"
@@ -138,9 +139,11 @@ def read_as_two(piece: Piece, limit: float, alone: bool) -> bool:
     A group `alone` in its picture is first read as one: only one that is no digit as a whole may
     be two (a wide 0 stays a 0), unless its halves are pieces apart rather than a cut (a small 9
     beside a tall 1: "91", which the whole read as 4 at 80%); then only if surer than the whole.
-    A `narrow` group is two only where, as a whole, it lies further out than a lone piece may."""
+    A NARROW group (digits.Halves) is two only where, as a whole, it lies further out than a
+    lone piece may."""
     whole_first = alone and is_digit(piece, limit)
-    if not piece.halves or (whole_first and not piece.digit.apart) or (piece.digit.narrow and piece.novelty <= ALONE):
+    made = piece.digit.halves_are
+    if not piece.halves or (whole_first and made != Halves.APART) or (made == Halves.NARROW and piece.novelty <= ALONE):
         return False
     return all(
         h.confidence > SURE_HALF

@@ -13,6 +13,7 @@ from PIL import Image, ImageDraw
 
 import predict
 from mnist_cnn import novelty, reading
+from mnist_cnn.digits import Halves
 from mnist_cnn.pictures import Digit
 
 
@@ -53,18 +54,19 @@ def test_a_group_in_a_number_whose_halves_lie_much_nearer_the_digits_is_two_howe
     near = replace(odd, novelty=0.9)  # the halves not even half as far out: one digit
     assert len(reading.judge([piece(0.2, 0.99), near])) == 2
     assert len(reading.judge([replace(odd, novelty=3.0)])) == 1, "alone, a digit read at 100% stays one"
-    apart = replace(odd, novelty=3.0, digit=replace(odd.digit, apart=True))
+    apart = replace(odd, novelty=3.0, digit=replace(odd.digit, halves_are=Halves.APART))
     assert len(reading.judge([apart])) == 1, "...even where its halves are pieces apart"
 
 
 def test_a_narrow_group_in_a_number_is_two_only_where_as_a_whole_it_is_no_digit():
     halves = (piece(0.3, 0.99, (0, 0, 15, 20)), piece(0.4, 0.98, (15, 0, 30, 20)))
     narrow = replace(piece(1.3, 0.9, (0, 0, 30, 20)), halves=halves)  # a bold "99" that touches
-    narrow = replace(narrow, digit=replace(narrow.digit, narrow=True))
+    narrow = replace(narrow, digit=replace(narrow.digit, halves_are=Halves.NARROW))
     assert len(reading.judge([piece(0.2, 0.99), narrow])) == 3
     odd_zero = replace(narrow, novelty=0.95)  # a wide 0, a digit, though its halves read surer
     assert len(reading.judge([piece(0.2, 0.99), odd_zero])) == 2
-    assert len(reading.judge([piece(0.2, 0.99), replace(odd_zero, digit=replace(odd_zero.digit, narrow=False))])) == 3
+    cut = replace(odd_zero, digit=replace(odd_zero.digit, halves_are=Halves.CUT))  # wider: surer halves win
+    assert len(reading.judge([piece(0.2, 0.99), cut])) == 3
 
 
 def test_a_lone_group_that_is_no_digit_is_two_where_its_halves_lie_much_nearer_the_digits():
@@ -86,7 +88,7 @@ def test_a_lone_group_is_read_as_two_only_where_it_is_no_digit_as_a_whole_and_ea
 def test_a_lone_group_of_two_pieces_apart_is_read_as_two_where_each_is_surer_than_the_whole():
     halves = (piece(0.3, 0.99, (0, 0, 20, 20)), piece(0.4, 0.98, (25, 0, 40, 20)))
     whole = replace(piece(0.5, 0.8, (0, 0, 40, 20)), halves=halves)  # a digit as a whole, but less sure
-    apart = replace(whole, digit=replace(whole.digit, apart=True))
+    apart = replace(whole, digit=replace(whole.digit, halves_are=Halves.APART))
     assert len(reading.judge([whole])) == 1, "a cut group: the whole, as before"
     assert [p.digit.box for p in reading.judge([apart])] == [(0, 0, 20, 20), (25, 0, 40, 20)]
     sure = replace(apart, probabilities=piece(0.5, 0.995).probabilities)  # a digit broken in two

@@ -9,6 +9,7 @@ from PIL import Image, ImageDraw
 
 import predict
 from mnist_cnn import pictures
+from mnist_cnn.digits import Halves
 
 SEVEN = [(0.2, 0.15), (0.85, 0.15), (0.4, 0.9)]
 ONE = [(0.5, 0.1), (0.5, 0.9)]
@@ -89,7 +90,7 @@ def test_a_wide_digit_in_a_number_whose_middle_one_stroke_crosses_is_kept_both_w
     draw.arc((140, 30, 255, 150), start=300, end=240, fill=0, width=9)
     one, zero = pictures.read_digits(img)
     assert one.halves is None
-    assert zero.halves is not None and not zero.apart
+    assert zero.halves is not None and zero.halves_are == Halves.CUT
     assert zero.box[0] <= 142 and zero.box[2] >= 253
 
 
@@ -97,7 +98,7 @@ def test_two_digits_joined_by_more_than_one_stroke_in_a_number_are_kept_both_way
     # The two 0s overlapping by half: read as one digit and, for reading.judge() to choose, as
     # its two halves.
     one, pair = pictures.read_digits(one_hundred(185))
-    assert one.halves is None and pair.halves is not None and not pair.narrow
+    assert one.halves is None and pair.halves is not None and pair.halves_are == Halves.CUT
     left, right = pair.halves
     assert left.box[0] == pair.box[0] and right.box[2] == pair.box[2]
     assert abs(left.box[2] - 218) <= 15 and left.box[2] <= right.box[0]
@@ -113,8 +114,8 @@ def test_two_digits_that_touch_and_overlap_in_a_number_are_kept_both_ways_as_nar
     draw.ellipse((150, 30, 215, 150), outline=0, width=9)
     draw.ellipse((185, 30, 250, 150), outline=0, width=9)
     one, pair = pictures.read_digits(img)
-    assert one.halves is None and not one.narrow
-    assert pair.halves is not None and pair.narrow
+    assert one.halves is None
+    assert pair.halves is not None and pair.halves_are == Halves.NARROW
     assert 0.7 * 120 < pair.box[2] - pair.box[0] < 0.9 * 120
 
 
@@ -137,7 +138,7 @@ def test_two_pieces_apart_unlike_in_height_are_kept_both_ways_their_pieces_as_ha
     draw.line([(40, 80), (130, 80), (70, 170)], fill=0, width=9, joint="curve")  # the 7: 90 high
     draw.line([(200, 30), (200, 230)], fill=0, width=9)  # the 1: 200 high
     [group] = pictures.read_digits(img)
-    assert group.halves is not None and group.apart
+    assert group.halves is not None and group.halves_are == Halves.APART
     left, right = group.halves
     assert abs(left.box[2] - 135) <= 6 and abs(right.box[0] - 195) <= 6, "each half one piece, cut at the gap"
     assert right.box[3] - right.box[1] > 190 and left.box[3] - left.box[1] < 110
