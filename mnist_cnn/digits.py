@@ -42,6 +42,7 @@ class Halves(Enum):
     CUT = "cut"  # one wide digit or two that touch, cut where the fewest strokes cross
     APART = "apart"  # two pieces apart that may be one digit broken in two: as likely two as one
     NARROW = "narrow"  # a group barely wider than a digit, cut: two only where it is no digit whole
+    WIDE = "wide"  # a group as wide as two digits, cut: one only where it reads better whole
 
 
 @dataclass
@@ -98,7 +99,11 @@ def find_digits(pieces: np.ndarray, boxes: np.ndarray, mass: np.ndarray, stroke:
         if line < FLAT * stroke or straight:  # a dash, a line at any slant, an equals sign
             places += split_touching(own, 1)
         elif width > touching * line:  # clearly more than one digit: as many as its width holds
-            places += split_touching(own, min(MOST_DIGITS, max(2, round(width / (DIGIT_WIDTH * line)))))
+            parts = min(MOST_DIGITS, max(2, round(width / (DIGIT_WIDTH * line))))
+            if parts == 2 and len(groups) > 1:  # or one wide digit: a 2 with a long base, cut, reads 21
+                places += [replace(place, halves_are=Halves.WIDE) for place in split_touching(own, 2, both_ways=True)]
+            else:
+                places += split_touching(own, parts)
         elif width > (MAYBE_TWO if len(groups) > 1 else LONE_PAIR) * line:  # one wide digit or two that touch
             places += split_touching(own, 2, both_ways=True)
         elif len(groups) > 1 and width > NARROW_TWO * line:

@@ -140,9 +140,12 @@ def read_as_two(piece: Piece, limit: float, alone: bool) -> bool:
     be two (a wide 0 stays a 0), unless its halves are pieces apart rather than a cut (a small 9
     beside a tall 1: "91", which the whole read as 4 at 80%); then only if surer than the whole.
     A NARROW group (digits.Halves) is two only where, as a whole, it lies further out than a
-    lone piece may."""
-    whole_first = alone and is_digit(piece, limit)
+    lone piece may; a WIDE one is one only where, as a whole, it does not and the network is
+    surer of it than of each half."""
     made = piece.digit.halves_are
+    if piece.halves and made == Halves.WIDE:
+        return not (piece.novelty <= ALONE and all(piece.confidence > h.confidence for h in piece.halves))
+    whole_first = alone and is_digit(piece, limit)
     if not piece.halves or (whole_first and made != Halves.APART) or (made == Halves.NARROW and piece.novelty <= ALONE):
         return False
     return all(

@@ -69,6 +69,16 @@ def test_a_narrow_group_in_a_number_is_two_only_where_as_a_whole_it_is_no_digit(
     assert len(reading.judge([piece(0.2, 0.99), cut])) == 3
 
 
+def test_a_group_in_a_number_as_wide_as_two_digits_is_one_only_where_it_reads_better_as_one():
+    halves = (piece(0.3, 0.95, (0, 0, 20, 20)), piece(0.4, 0.93, (20, 0, 40, 20)))
+    wide = replace(piece(0.6, 0.99, (0, 0, 40, 20)), halves=halves)  # a 2 with a long base, at 99%
+    wide = replace(wide, digit=replace(wide.digit, halves_are=Halves.WIDE))
+    assert len(reading.judge([piece(0.2, 0.99), wide])) == 2
+    assert len(reading.judge([piece(0.2, 0.99), replace(wide, novelty=1.3)])) == 3, "an odd shape: two"
+    unsure = replace(wide, probabilities=piece(0.6, 0.94).probabilities)  # less sure than a half
+    assert len(reading.judge([piece(0.2, 0.99), unsure])) == 3
+
+
 def test_a_lone_group_that_is_no_digit_is_two_where_its_halves_lie_much_nearer_the_digits():
     halves = (piece(0.4, 0.98, (0, 0, 20, 20)), piece(0.5, 0.97, (20, 0, 40, 20)))
     odd = replace(piece(1.2, 0.99, (0, 0, 40, 20)), halves=halves)  # "79" touching: a 7 at 99%, far out

@@ -75,10 +75,21 @@ def one_hundred(second_zero: int) -> Image.Image:
     return img
 
 
-def test_two_digits_that_touch_in_a_number_are_split_where_the_ink_is_thinnest():
-    digits = pictures.read_digits(one_hundred(246))  # the two 0s' rims touching at one point
-    assert len(digits) == 3
-    assert abs(digits[1].box[2] - 248) <= 6 and abs(digits[2].box[0] - 248) <= 6
+def test_two_digits_that_touch_in_a_number_are_cut_where_the_ink_is_thinnest_and_kept_whole_too():
+    # The two 0s' rims touching at one point: as wide as two digits, so cut in two; also kept
+    # whole for reading.judge(), as a 2 with a long base is as wide.
+    one, pair = pictures.read_digits(one_hundred(246))
+    assert one.halves is None and pair.halves is not None and pair.halves_are == Halves.WIDE
+    left, right = pair.halves
+    assert abs(left.box[2] - 248) <= 6 and abs(right.box[0] - 248) <= 6
+
+
+def test_three_digits_that_touch_in_a_number_are_cut_in_three():
+    img = one_hundred(246)
+    ImageDraw.Draw(img).ellipse((352, 30, 462, 150), outline=0, width=9)  # a third 0, touching the second
+    img = img.crop((0, 0, 500, 180))
+    digits = pictures.read_digits(img)
+    assert len(digits) == 4 and not any(d.halves for d in digits)
 
 
 def test_a_wide_digit_in_a_number_whose_middle_one_stroke_crosses_is_kept_both_ways():
