@@ -28,7 +28,7 @@ from PIL import Image
 from realworld import read_labels
 from writers import FONTS, WRITERS, written
 
-from mnist_cnn.pictures import read_digits, to_grayscale
+from mnist_cnn.pictures import border_level, read_digits, to_grayscale
 from mnist_cnn.reading import Reader, judge
 
 
@@ -60,7 +60,7 @@ def writers_digits(folder: Path) -> list[dict[int, list[np.ndarray]]]:
 def ink_of(gray: np.ndarray) -> np.ndarray | None:
     """A drawing's ink against its border's level, either polarity, cropped to it; None for a
     page drawn inside a margin of another level (the ink would be the page)."""
-    border = np.median(np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]]))
+    border = border_level(gray)
     ink = np.clip(gray - border if border < 128 else border - gray, 0, None)
     if ink.max() <= 0:
         return None
