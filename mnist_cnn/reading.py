@@ -142,11 +142,15 @@ def read_as_two(piece: Piece, limit: float, alone: bool) -> bool:
     A NARROW group (digits.Halves) is two only where, as a whole, it lies further out than a
     lone piece may; a WIDE one is one only where, as a whole, it does not and the network is
     surer of it than of each half."""
+    if not piece.halves:
+        return False
     made = piece.digit.halves_are
-    if piece.halves and made == Halves.WIDE:
+    if made == Halves.WIDE:
         return not (piece.novelty <= ALONE and all(piece.confidence > h.confidence for h in piece.halves))
+    if made == Halves.NARROW and piece.novelty <= ALONE:
+        return False
     whole_first = alone and is_digit(piece, limit)
-    if not piece.halves or (whole_first and made != Halves.APART) or (made == Halves.NARROW and piece.novelty <= ALONE):
+    if whole_first and made != Halves.APART:
         return False
     return all(
         h.confidence > SURE_HALF
