@@ -15,7 +15,7 @@ stay fast:
     resume.py    a run's state folder: its lock, start or resume, its history
     pictures.py  a picture file to MNIST's 28x28, in call order
     lines.py     lines across the whole picture (ruled or squared paper, a table's edge)
-    digits.py    the digits of a number: pieces of ink grouped, left to right, touching ones split
+    digits.py    the digits of a number: pieces of ink grouped, line by line, left to right, touching ones split
     novelty.py   not a digit: how far the network's view of a piece lies from every digit's
     reading.py   each piece read (TensorFlow, when a Reader is made): a digit or not; the text and JSON
     batches.py   many files found and prepared chunk by chunk, in worker processes

@@ -1,4 +1,4 @@
-"""The digits of a number written on one line: pieces of ink grouped into digits, left to right.
+"""The digits of a number: pieces of ink grouped into digits, line by line, left to right.
 
 Pieces of ink that overlap left to right are one digit (a 5's detached bar, a stroke broken where
 the pen skipped); pieces too small to be a digit beside the others (a dash, a comma, dust) are
@@ -11,7 +11,7 @@ NumPy and scipy.ndimage only.
 
 from dataclasses import dataclass, replace
 from enum import Enum
-from itertools import pairwise
+from itertools import pairwise, product
 
 import numpy as np
 from scipy import ndimage
@@ -33,6 +33,8 @@ NARROW_TWO = 0.7  # ...or this many, if as a whole it is no digit (reading.read_
 LONE_PAIR = 1.1  # ...and a lone group this many times wider than tall
 PAIR = 0.6  # two digits alone are this level and alike in height; a digit broken in two is not
 LINE_OVERLAP = 0.1  # neighbours on one line share at least this much of the shorter one's height
+OTHER_LINE = 0.6  # a line is read beside the first found where its tallest group is this share of that one's...
+LINE_GAP = 0.25  # ...and this share of the taller line's height above or below it
 
 
 class Halves(Enum):
@@ -56,6 +58,7 @@ class Place:
     # network reads two better, and how they were made.
     halves: tuple["Place", "Place"] | None = None
     halves_are: Halves = Halves.CUT
+    line: int = 0  # which line of the picture, from the top
 
 
 def label_pieces(ink: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -75,38 +78,44 @@ def group_box(group: list[int], boxes: np.ndarray) -> tuple[int, int, int, int]:
 
 
 def find_digits(pieces: np.ndarray, boxes: np.ndarray, mass: np.ndarray, stroke: float) -> list[Place] | None:
-    """The places of the digits of a number, left to right; None where the ink is one digit, or
-    one place with halves where it may also be two that touch.
+    """The places of the digits of a number, line by line from the top, each line left to right;
+    None where the ink is one digit, or one place with halves where it may also be two that touch.
 
     `pieces`, `boxes` and `mass` are label_pieces(), `stroke` the strokes' width in pixels.
     """
     if not len(mass):
         return None
-    groups = on_one_line(group_by_columns(boxes, mass), boxes, mass, REACH * stroke)
+    lines = lines_of_digits(group_by_columns(boxes, mass), boxes, mass, stroke)
+    places = [replace(p, line=n) for n, line in enumerate(lines) for p in places_on_line(line, pieces, boxes, stroke)]
+    return places if len(places) > 1 or places[0].halves else None
+
+
+def places_on_line(groups: list[list[int]], pieces: np.ndarray, boxes: np.ndarray, stroke: float) -> list[Place]:
+    """The places of the digits of one line's groups of pieces, left to right."""
     apart = None
     if len(groups) == 2 and not a_pair(*groups, boxes):
         # More likely one digit broken in two, but maybe two of unlike heights ("31") or whose
         # boxes just overlap ("81"): read both ways, the two groups as its halves.
         apart = tuple(place_of(np.isin(pieces, np.array(g) + 1)) for g in groups)
         groups = [groups[0] + groups[1]]
-    line = max(group_box(g, boxes)[1] - group_box(g, boxes)[0] for g in groups)
+    height = max(group_box(g, boxes)[1] - group_box(g, boxes)[0] for g in groups)
     touching = TOUCHING_IN_NUMBER if len(groups) > 1 else TOUCHING
     places = []
     for group in groups:
         own = np.isin(pieces, np.array(group) + 1)
         width = group_box(group, boxes)[3] - group_box(group, boxes)[2]
         straight = all(thickness(piece_in_box(pieces, boxes, k)) < FLAT * stroke for k in group)
-        if line < FLAT * stroke or straight:  # a dash, a line at any slant, an equals sign
+        if height < FLAT * stroke or straight:  # a dash, a line at any slant, an equals sign
             places += split_touching(own, 1)
-        elif width > touching * line:  # clearly more than one digit: as many as its width holds
-            parts = min(MOST_DIGITS, max(2, round(width / (DIGIT_WIDTH * line))))
+        elif width > touching * height:  # clearly more than one digit: as many as its width holds
+            parts = min(MOST_DIGITS, max(2, round(width / (DIGIT_WIDTH * height))))
             if parts == 2 and len(groups) > 1:  # or one wide digit: a 2 with a long base, cut, reads 21
                 places += [replace(place, halves_are=Halves.WIDE) for place in split_touching(own, 2, both_ways=True)]
             else:
                 places += split_touching(own, parts)
-        elif width > (MAYBE_TWO if len(groups) > 1 else LONE_PAIR) * line:  # one wide digit or two that touch
+        elif width > (MAYBE_TWO if len(groups) > 1 else LONE_PAIR) * height:  # one wide digit or two that touch
             places += split_touching(own, 2, both_ways=True)
-        elif len(groups) > 1 and width > NARROW_TWO * line:
+        elif len(groups) > 1 and width > NARROW_TWO * height:
             # Two digits that touch and lean into each other (a bold "99", a "30") are narrower
             # than one wide digit, but as one they are an odd shape, far from every digit.
             places += [replace(place, halves_are=Halves.NARROW) for place in split_touching(own, 2, both_ways=True)]
@@ -114,7 +123,7 @@ def find_digits(pieces: np.ndarray, boxes: np.ndarray, mass: np.ndarray, stroke:
             places += split_touching(own, 1)
     if apart and len(places) == 1:
         places[0].halves, places[0].halves_are = apart, Halves.APART
-    return places if len(places) > 1 or places[0].halves else None
+    return places
 
 
 def place_of(own: np.ndarray) -> Place:
@@ -180,38 +189,72 @@ def group_by_columns(boxes: np.ndarray, mass: np.ndarray) -> list[list[int]]:
     return [[int(i) for i in g] for g in groups]
 
 
-def on_one_line(groups: list[list[int]], boxes: np.ndarray, mass: np.ndarray, reach: float) -> list[list[int]]:
-    """The digit-sized groups on the line of the one with the most ink: each overlaps its
-    neighbour to the left or right from top to bottom, so a line may climb or fall (a number
-    photographed askew), and what lies above or below it (dust, a second line) is left out.
-    A smaller group within `reach` pixels of one of them is part of it (a 5's bar drawn apart)."""
+def lines_of_digits(
+    groups: list[list[int]], boxes: np.ndarray, mass: np.ndarray, stroke: float
+) -> list[list[list[int]]]:
+    """The digit-sized groups, line by line from the top, each line left to right. The first line
+    grows from the group with the most ink (grow_line), the next from the one with the most ink
+    left, and so on; each line after the first is read only where it is one of digits of its own
+    (a_line_apart). A smaller group within REACH strokes' widths of a digit above or below it is
+    part of it (a 5's bar drawn apart); one beside the digits (a dash, a comma) is a mark of its own."""
     spans = np.array([group_box(g, boxes) for g in groups])
     heights, inks = spans[:, 1] - spans[:, 0], np.array([mass[g].sum() for g in groups])
     sized = heights >= DIGIT_HEIGHT * heights.max()
-    order = [i for i in np.argsort(spans[:, 2]) if sized[i]]
-    main = int(np.argmax(np.where(sized, inks, -1)))
-    at = order.index(main)
-    line = [main]
-    for step in (-1, 1):  # from the main group outwards, left then right, while neighbours overlap
-        k = at
-        while 0 <= k + step < len(order):
-            a, b = spans[order[k]], spans[order[k + step]]
-            if min(a[1], b[1]) - max(a[0], b[0]) <= LINE_OVERLAP * min(a[1] - a[0], b[1] - b[0]):
-                break
-            k += step
-            line.append(order[k])
-    line = sorted(line, key=lambda i: spans[i, 2])
-    digits = [list(groups[i]) for i in line]
+    left = [i for i in np.argsort(spans[:, 2], kind="stable") if sized[i]]  # not yet on a line
+    lines = []
+    while left:
+        line = grow_line(max(left, key=lambda i: inks[i]), left, spans)
+        left = [i for i in left if i not in line]
+        if not lines or a_line_apart(line, lines, spans, stroke):
+            lines.append(line)
+    lines.sort(key=lambda line: np.median((spans[line, 0] + spans[line, 1]) / 2))
+    digits = [[list(groups[i]) for i in line] for line in lines]
     for small in np.flatnonzero(~sized):  # above or below a digit, not beside it, as a dash or a comma is
         a = groups[small]
         near = [
-            k
+            (box_distance(a, groups[i], boxes), n, k)
+            for n, line in enumerate(lines)
             for k, i in enumerate(line)
-            if box_distance(a, groups[i], boxes) <= reach and shares_columns(a, groups[i], boxes)
+            if box_distance(a, groups[i], boxes) <= REACH * stroke and shares_columns(a, groups[i], boxes)
         ]
         if near:
-            digits[min(near, key=lambda k: box_distance(groups[small], groups[line[k]], boxes))] += groups[small]
+            _, n, k = min(near)
+            digits[n][k] += a
     return digits
+
+
+def grow_line(main: int, order: list[int], spans: np.ndarray) -> list[int]:
+    """The line of group `main` among the groups `order` (left to right; indices into `spans`), left
+    to right: from `main`, to the left and to the right, the nearest group on that side that
+    overlaps the last one taken from top to bottom. So a line may climb or fall (a number
+    photographed askew), and another line's digits may stand between its own left to right."""
+    line = [main]
+    for side in (reversed(order[: order.index(main)]), order[order.index(main) + 1 :]):
+        last = main
+        for i in side:
+            (top_a, bottom_a), (top_b, bottom_b) = spans[last, :2], spans[i, :2]
+            if min(bottom_a, bottom_b) - max(top_a, top_b) > LINE_OVERLAP * min(bottom_a - top_a, bottom_b - top_b):
+                line.append(i)
+                last = i
+    return sorted(line, key=lambda i: spans[i, 2])
+
+
+def a_line_apart(line: list[int], lines: list[list[int]], spans: np.ndarray, stroke: float) -> bool:
+    """Whether a line found after `lines` is one of digits of its own: as tall as a line of digits
+    beside the first (OTHER_LINE; not a dash, an equals sign's other bar, small writing beside a
+    big digit), and LINE_GAP of the taller's height above or below the lines' groups within a
+    digit's width of its own (not the foot of a digit that a ruled line cut off)."""
+    height = spans[:, 1] - spans[:, 0]
+    if height[line].max() < max(FLAT * stroke, OTHER_LINE * height[lines[0]].max()):
+        return False
+    for other in lines:
+        tallest = max(height[line].max(), height[other].max())
+        for i, j in product(line, other):
+            across = max(spans[i, 2] - spans[j, 3], spans[j, 2] - spans[i, 3])
+            down = max(spans[i, 0] - spans[j, 1], spans[j, 0] - spans[i, 1])
+            if across < DIGIT_WIDTH * tallest and down < LINE_GAP * tallest:
+                return False
+    return True
 
 
 def shares_columns(a: list[int], b: list[int], boxes: np.ndarray) -> bool:

@@ -139,6 +139,7 @@ class Digit:
     box: tuple[int, int, int, int]
     halves: tuple["Digit", "Digit"] | None = None  # digits.Place.halves, read as digits
     halves_are: Halves = Halves.CUT  # digits.Place.halves_are: how they were made
+    line: int = 0  # digits.Place.line: which line of the picture, from the top
 
     def moved(self, left: int, top: int) -> "Digit":
         """The same digit, its box (and its halves') moved by (left, top)."""
@@ -154,7 +155,7 @@ class Digit:
 
 
 def read_digits(img: Image.Image, invert: str = "auto") -> list[Digit]:
-    """The digits of the number in a picture, left to right (most pictures: one), each a (28, 28, 1)
+    """The digits of the number in a picture, line by line, left to right (most pictures: one), each a (28, 28, 1)
     float32 array of 0..255 pixels, white on black, as MNIST drew them.
 
     invert: "auto" decides from the picture, "yes" for dark ink on light paper, "no" for light
@@ -267,8 +268,10 @@ def read_place(ink: np.ndarray, place: Place, threshold: float) -> Digit:
     digit = ink[top:bottom, left:right]
     if place.own is not None:  # a digit of a number: its own ink and faint edges, not its neighbours'
         digit = np.where(ndimage.binary_dilation(place.own, iterations=2), digit, 0)
-    halves = tuple(read_place(ink, half, threshold) for half in place.halves) if place.halves else None
-    return Digit(mnist_digit(digit, threshold), (left, top, right, bottom), halves, place.halves_are)
+    halves = None
+    if place.halves:
+        halves = tuple(read_place(ink, replace(half, line=place.line), threshold) for half in place.halves)
+    return Digit(mnist_digit(digit, threshold), (left, top, right, bottom), halves, place.halves_are, place.line)
 
 
 def mnist_digit(digit: np.ndarray, threshold: float) -> np.ndarray:

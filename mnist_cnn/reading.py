@@ -166,9 +166,17 @@ def format_top(probabilities: np.ndarray, k: int) -> str:
     return "  ".join(f"{digit} ({probabilities[digit]:.1%})" for digit in order)
 
 
+def number_text(digits: list[Piece]) -> str:
+    """The digits read, in order, a space between lines: '2026', or '12 34' written on two lines."""
+    return "".join(
+        (" " if k and p.digit.line != digits[k - 1].digit.line else "") + str(p.answer) for k, p in enumerate(digits)
+    )
+
+
 def format_reading(pieces: list[Piece], k: int = 1) -> str:
-    """One digit as format_top(); a number as its digits and the confidence of the least sure one,
-    '2026 (97.1%)', then with k > 1 each digit's k most likely: '2026 (97.1%): 2 (99.0%)  3 (0.6%) | ...'.
+    """One digit as format_top(); a number as its digits (number_text) and the confidence of the
+    least sure one, '2026 (97.1%)', then with k > 1 each digit's k most likely:
+    '2026 (97.1%): 2 (99.0%)  3 (0.6%) | ...'.
     Pieces that are not digits are left out and counted: '12 (96.0%); 1 mark left out, not a digit';
     a picture with no digit at all reads 'not a digit'."""
     digits = [p for p in pieces if p.is_digit]
@@ -177,7 +185,7 @@ def format_reading(pieces: list[Piece], k: int = 1) -> str:
     if len(digits) == 1:
         text = format_top(digits[0].probabilities, k)
     else:
-        text = "".join(str(p.answer) for p in digits) + f" ({min(p.probabilities.max() for p in digits):.1%})"
+        text = number_text(digits) + f" ({min(p.probabilities.max() for p in digits):.1%})"
         if k > 1:
             text += ": " + " | ".join(format_top(p.probabilities, k) for p in digits)
     left_out = len(pieces) - len(digits)
@@ -188,20 +196,22 @@ def format_reading(pieces: list[Piece], k: int = 1) -> str:
 
 def json_record(path: Path, pieces: list[Piece]) -> dict:
     """The reading of one picture with at least one digit as JSON: the number, each digit with its
-    box in the picture's pixels (left, top, right, bottom), and the boxes of the marks left out
-    as not digits. One digit is also at the top level, as before numbers were read. (A picture
-    with no digit is predict.py's error "not a digit".)"""
+    box in the picture's pixels (left, top, right, bottom) and its line (0 the top one), and the
+    boxes of the marks left out as not digits. One digit is also at the top level, as before
+    numbers were read. (A picture with no digit is predict.py's error "not a digit".)"""
 
     def entry(p: Piece) -> dict:
         return {
             "digit": p.answer,
             "confidence": float(p.probabilities.max()),
             "box": list(p.digit.box),
+            "line": p.digit.line,
             "probabilities": p.probabilities.round(6).tolist(),
         }
 
-    each = [entry(p) for p in pieces if p.is_digit]
-    record = {"path": str(path), "number": "".join(str(e["digit"]) for e in each), "digits": each}
+    digits = [p for p in pieces if p.is_digit]
+    each = [entry(p) for p in digits]
+    record = {"path": str(path), "number": number_text(digits), "digits": each}
     if len(each) == 1:
         record.update({key: each[0][key] for key in ("digit", "confidence", "probabilities")})
     record["left_out"] = [{"box": list(p.digit.box)} for p in pieces if not p.is_digit]

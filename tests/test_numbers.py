@@ -1,4 +1,4 @@
-"""Numbers: every digit of a number written on one line, found, split and ordered; each output format."""
+"""Numbers: every digit of a number, found, split and ordered, line by line; each output format."""
 
 import json
 from itertools import pairwise
@@ -191,6 +191,43 @@ def test_an_underlined_number_is_read_as_its_digits_not_the_line(gap):
 def test_a_number_photographed_askew_is_still_one_line():
     digits = pictures.read_digits(write([[SEVEN], [ONE], [SEVEN], [ONE]], climb=45))
     assert len(digits) == 4 and lefts(digits) == sorted(lefts(digits))
+
+
+def on_lines(*lines: Image.Image, indent: int = 0) -> Image.Image:
+    """Pictures of numbers (write()) one under another on one page, each `indent` pixels further right."""
+    width, height = max(img.width for img in lines) + indent * len(lines), sum(img.height for img in lines)
+    page = Image.new("L", (width, height), 255)
+    for n, img in enumerate(lines):
+        page.paste(img, (n * indent, sum(above.height for above in lines[:n])))
+    return page
+
+
+@pytest.mark.parametrize("indent", [0, 75], ids=["under", "between"])
+def test_two_lines_of_digits_are_read_line_by_line_from_the_top(indent):
+    # "between": each digit of the second line starts halfway between two of the first line's,
+    # so left to right the two lines' digits alternate.
+    digits = pictures.read_digits(on_lines(write([[SEVEN], [ONE], [SEVEN]]), write([[*FOUR], [ONE]]), indent=indent))
+    assert [d.line for d in digits] == [0, 0, 0, 1, 1]
+    assert lefts(digits[:3]) == sorted(lefts(digits[:3])) and lefts(digits[3:]) == sorted(lefts(digits[3:]))
+    assert all(d.box[3] <= digits[3].box[1] for d in digits[:3]), "the first line's digits above the second's"
+
+
+def test_a_digit_cut_in_pieces_by_squared_paper_is_one_digit_not_two_lines():
+    img = write([[[(0.15, 0.1), (0.6, 0.1), (0.75, 0.2), (0.75, 0.55), (0.6, 0.95)]]], width=12)  # a 7
+    draw = ImageDraw.Draw(img)
+    draw.rectangle((0, 90, img.width, 98), fill=255)  # the paper's lines, taken out with the ink across them:
+    draw.rectangle((114, 0, 122, img.height), fill=255)  # its foot lies below the rest, and beside it
+    assert len(pictures.read_digits(img)) == 1
+
+
+def test_cli_puts_a_space_between_the_lines_of_a_number(tmp_path, untrained_weights, capsys):
+    on_lines(write([[SEVEN], [ONE]]), write([[ONE], [SEVEN], [ONE]])).save(tmp_path / "lines.png")
+    predict.main([str(tmp_path / "lines.png"), "--weights", str(untrained_weights)])
+    first, second, confidence = capsys.readouterr().out.split()
+    assert (len(first), len(second)) == (2, 3) and (first + second).isdigit() and confidence.endswith("%)")
+    predict.main([str(tmp_path / "lines.png"), "--json", "--weights", str(untrained_weights)])
+    record = json.loads(capsys.readouterr().out)
+    assert record["number"] == f"{first} {second}" and [d["line"] for d in record["digits"]] == [0, 0, 1, 1, 1]
 
 
 def test_a_page_of_a_hundred_specks_ends_in_a_reading_or_no_digit_bounded():
