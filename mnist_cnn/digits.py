@@ -11,7 +11,7 @@ NumPy and scipy.ndimage only.
 
 from dataclasses import dataclass, replace
 from enum import Enum
-from itertools import pairwise, product
+from itertools import pairwise
 
 import numpy as np
 from scipy import ndimage
@@ -33,8 +33,11 @@ NARROW_TWO = 0.7  # ...or this many, if as a whole it is no digit (reading.read_
 LONE_PAIR = 1.1  # ...and a lone group this many times wider than tall
 PAIR = 0.6  # two digits alone are this level and alike in height; a digit broken in two is not
 LINE_OVERLAP = 0.1  # neighbours on one line share at least this much of the shorter one's height
-OTHER_LINE = 0.6  # a line is read beside the first found where its tallest group is this share of that one's...
-LINE_GAP = 0.25  # ...and this share of the taller line's height above or below it
+OTHER_LINE = 0.6  # another line is read where its tallest group is this share of the first line's...
+LINE_GAP = 0.25  # ...and an empty gap of this share of the taller line's height parts them...
+# ...and both lines' tallest are this many strokes' widths tall: 95% of bench/realistic.py's
+# digits are 3.7 or more; 10 of the 17 lines the pieces of its broken-stroke digits made, less.
+DIGIT_STROKES = 4
 
 
 class Halves(Enum):
@@ -86,12 +89,19 @@ def find_digits(pieces: np.ndarray, boxes: np.ndarray, mass: np.ndarray, stroke:
     if not len(mass):
         return None
     lines = lines_of_digits(group_by_columns(boxes, mass), boxes, mass, stroke)
-    places = [replace(p, line=n) for n, line in enumerate(lines) for p in places_on_line(line, pieces, boxes, stroke)]
+    several = len(lines) > 1
+    places = [
+        replace(p, line=n) for n, line in enumerate(lines) for p in places_on_line(line, pieces, boxes, stroke, several)
+    ]
     return places if len(places) > 1 or places[0].halves else None
 
 
-def places_on_line(groups: list[list[int]], pieces: np.ndarray, boxes: np.ndarray, stroke: float) -> list[Place]:
-    """The places of the digits of one line's groups of pieces, left to right."""
+def places_on_line(
+    groups: list[list[int]], pieces: np.ndarray, boxes: np.ndarray, stroke: float, of_several: bool = False
+) -> list[Place]:
+    """The places of the digits of one line's groups of pieces, left to right. A line of one group
+    is read as a lone group is, unless it is `of_several` lines: then, like a line of several, as
+    part of a number whose digits are narrower than a lone digit may be."""
     apart = None
     if len(groups) == 2 and not a_pair(*groups, boxes):
         # More likely one digit broken in two, but maybe two of unlike heights ("31") or whose
@@ -99,7 +109,8 @@ def places_on_line(groups: list[list[int]], pieces: np.ndarray, boxes: np.ndarra
         apart = tuple(place_of(np.isin(pieces, np.array(g) + 1)) for g in groups)
         groups = [groups[0] + groups[1]]
     height = max(group_box(g, boxes)[1] - group_box(g, boxes)[0] for g in groups)
-    touching = TOUCHING_IN_NUMBER if len(groups) > 1 else TOUCHING
+    in_number = len(groups) > 1 or of_several
+    touching = TOUCHING_IN_NUMBER if in_number else TOUCHING
     places = []
     for group in groups:
         own = np.isin(pieces, np.array(group) + 1)
@@ -109,13 +120,13 @@ def places_on_line(groups: list[list[int]], pieces: np.ndarray, boxes: np.ndarra
             places += split_touching(own, 1)
         elif width > touching * height:  # clearly more than one digit: as many as its width holds
             parts = min(MOST_DIGITS, max(2, round(width / (DIGIT_WIDTH * height))))
-            if parts == 2 and len(groups) > 1:  # or one wide digit: a 2 with a long base, cut, reads 21
+            if parts == 2 and in_number:  # or one wide digit: a 2 with a long base, cut, reads 21
                 places += [replace(place, halves_are=Halves.WIDE) for place in split_touching(own, 2, both_ways=True)]
             else:
                 places += split_touching(own, parts)
-        elif width > (MAYBE_TWO if len(groups) > 1 else LONE_PAIR) * height:  # one wide digit or two that touch
+        elif width > (MAYBE_TWO if in_number else LONE_PAIR) * height:  # one wide digit or two that touch
             places += split_touching(own, 2, both_ways=True)
-        elif len(groups) > 1 and width > NARROW_TWO * height:
+        elif in_number and width > NARROW_TWO * height:
             # Two digits that touch and lean into each other (a bold "99", a "30") are narrower
             # than one wide digit, but as one they are an odd shape, far from every digit.
             places += [replace(place, halves_are=Halves.NARROW) for place in split_touching(own, 2, both_ways=True)]
@@ -192,22 +203,29 @@ def group_by_columns(boxes: np.ndarray, mass: np.ndarray) -> list[list[int]]:
 def lines_of_digits(
     groups: list[list[int]], boxes: np.ndarray, mass: np.ndarray, stroke: float
 ) -> list[list[list[int]]]:
-    """The digit-sized groups, line by line from the top, each line left to right. The first line
-    grows from the group with the most ink (grow_line), the next from the one with the most ink
-    left, and so on; each line after the first is read only where it is one of digits of its own
-    (a_line_apart). A smaller group within REACH strokes' widths of a digit above or below it is
-    part of it (a 5's bar drawn apart); one beside the digits (a dash, a comma) is a mark of its own."""
+    """The digit-sized groups, line by line from the top, each line left to right.
+
+    The line of the group with the most ink is read, and so is any other line apart from it
+    (lines_apart) that is a line of digits under or over it (a_line_under). Each grows from its
+    group with the most ink (grow_line) past the other lines' groups. Lines that each hold one
+    group are read as the first line alone: the pieces of a digit broken into many often lie so,
+    and a single digit written on each line is rare. A smaller group within REACH strokes'
+    widths of a digit above or below it is part of it (a 5's bar drawn apart); one beside the
+    digits (a dash, a comma) is a mark of its own."""
     spans = np.array([group_box(g, boxes) for g in groups])
     heights, inks = spans[:, 1] - spans[:, 0], np.array([mass[g].sum() for g in groups])
     sized = heights >= DIGIT_HEIGHT * heights.max()
-    left = [i for i in np.argsort(spans[:, 2], kind="stable") if sized[i]]  # not yet on a line
+    order = [i for i in np.argsort(spans[:, 2], kind="stable") if sized[i]]
+    main = max(order, key=lambda i: inks[i])
+    blocks = lines_apart(order, spans, boxes[mass >= CRUMB * mass.max()])
+    first = next(block for block in blocks if main in block)
+    read = [block for block in blocks if block is first or a_line_under(block, first, spans, stroke)]
     lines = []
-    while left:
-        line = grow_line(max(left, key=lambda i: inks[i]), left, spans)
-        left = [i for i in left if i not in line]
-        if not lines or a_line_apart(line, lines, spans, stroke):
-            lines.append(line)
-    lines.sort(key=lambda line: np.median((spans[line, 0] + spans[line, 1]) / 2))
+    for block in read:
+        elsewhere = {i for other in read if other is not block for i in other}
+        lines.append(grow_line(max(block, key=lambda i: inks[i]), [i for i in order if i not in elsewhere], spans))
+    if all(len(line) == 1 for line in lines):  # one above another, each alone: a digit's pieces, or one digit
+        lines = [grow_line(main, order, spans)]
     digits = [[list(groups[i]) for i in line] for line in lines]
     for small in np.flatnonzero(~sized):  # above or below a digit, not beside it, as a dash or a comma is
         a = groups[small]
@@ -223,38 +241,58 @@ def lines_of_digits(
     return digits
 
 
+def lines_apart(order: list[int], spans: np.ndarray, pieces: np.ndarray) -> list[list[int]]:
+    """The groups `order` (indices into `spans`) as lines, from the top: bands of groups that
+    overlap from top to bottom, directly or through others, then each band with the next unless
+    an empty gap parts them, LINE_GAP of the taller's height with no piece of ink (`pieces`' boxes)
+    centred in it. The pieces of a digit broken into many, or cut by squared paper's lines, are
+    not so parted, and stay one line however they lie."""
+    bands: list[list[int]] = []
+    for i in sorted(order, key=lambda i: spans[i, 0]):
+        if bands and spans[i, 0] < spans[bands[-1], 1].max():
+            bands[-1].append(i)
+        else:
+            bands.append([i])
+    centres = (pieces[:, 0] + pieces[:, 1]) / 2
+    lines = [bands[0]]
+    for band in bands[1:]:
+        above, below = spans[lines[-1], 1].max(), spans[band, 0].min()
+        taller = max(np.ptp(spans[lines[-1], :2]), np.ptp(spans[band, :2]))
+        empty = not ((above < centres) & (centres < below)).any()
+        if below - above >= LINE_GAP * taller and empty:
+            lines.append(band)
+        else:
+            lines[-1] += band
+    return lines
+
+
+def a_line_under(block: list[int], first: list[int], spans: np.ndarray, stroke: float) -> bool:
+    """Whether the groups `block`, a line apart from the `first` line's, are a line of digits of
+    their own: written under or over it (sharing some of its width), with its tallest group
+    OTHER_LINE as tall as that line's, and both DIGIT_STROKES strokes' widths tall. Not the pieces
+    of a digit broken into many, which are short for their strokes; not the other bar of an
+    equals sign, or small writing beside a big digit."""
+    under = spans[block, 3].max() > spans[first, 2].min() and spans[first, 3].max() > spans[block, 2].min()
+    tallest, first_tallest = (np.ptp(spans[b, :2], axis=1).max() for b in (block, first))
+    tall = tallest >= OTHER_LINE * first_tallest and min(tallest, first_tallest) >= DIGIT_STROKES * stroke
+    return bool(under and tall)
+
+
 def grow_line(main: int, order: list[int], spans: np.ndarray) -> list[int]:
     """The line of group `main` among the groups `order` (left to right; indices into `spans`), left
-    to right: from `main`, to the left and to the right, the nearest group on that side that
-    overlaps the last one taken from top to bottom. So a line may climb or fall (a number
-    photographed askew), and another line's digits may stand between its own left to right."""
+    to right: from `main` to the left and to the right, each next group while it overlaps the
+    last one taken from top to bottom, so a line may climb or fall (a number photographed askew).
+    What lies above or below it (dust, a digit's pieces that do not line up) ends it."""
     line = [main]
     for side in (reversed(order[: order.index(main)]), order[order.index(main) + 1 :]):
         last = main
         for i in side:
             (top_a, bottom_a), (top_b, bottom_b) = spans[last, :2], spans[i, :2]
-            if min(bottom_a, bottom_b) - max(top_a, top_b) > LINE_OVERLAP * min(bottom_a - top_a, bottom_b - top_b):
-                line.append(i)
-                last = i
+            if min(bottom_a, bottom_b) - max(top_a, top_b) <= LINE_OVERLAP * min(bottom_a - top_a, bottom_b - top_b):
+                break
+            line.append(i)
+            last = i
     return sorted(line, key=lambda i: spans[i, 2])
-
-
-def a_line_apart(line: list[int], lines: list[list[int]], spans: np.ndarray, stroke: float) -> bool:
-    """Whether a line found after `lines` is one of digits of its own: as tall as a line of digits
-    beside the first (OTHER_LINE; not a dash, an equals sign's other bar, small writing beside a
-    big digit), and LINE_GAP of the taller's height above or below the lines' groups within a
-    digit's width of its own (not the foot of a digit that a ruled line cut off)."""
-    height = spans[:, 1] - spans[:, 0]
-    if height[line].max() < max(FLAT * stroke, OTHER_LINE * height[lines[0]].max()):
-        return False
-    for other in lines:
-        tallest = max(height[line].max(), height[other].max())
-        for i, j in product(line, other):
-            across = max(spans[i, 2] - spans[j, 3], spans[j, 2] - spans[i, 3])
-            down = max(spans[i, 0] - spans[j, 1], spans[j, 0] - spans[i, 1])
-            if across < DIGIT_WIDTH * tallest and down < LINE_GAP * tallest:
-                return False
-    return True
 
 
 def shares_columns(a: list[int], b: list[int], boxes: np.ndarray) -> bool:

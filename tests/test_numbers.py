@@ -220,6 +220,28 @@ def test_a_digit_cut_in_pieces_by_squared_paper_is_one_digit_not_two_lines():
     assert len(pictures.read_digits(img)) == 1
 
 
+def test_a_digit_broken_into_pieces_one_below_another_is_one_digit_not_two_lines():
+    # A 2 drawn with a pen that skips: its arc, a bit of its diagonal further left, its base.
+    arc, diagonal, base = (
+        [(0.55, 0.12), (0.7, 0.1), (0.78, 0.25), (0.66, 0.45)],
+        [(0.48, 0.55), (0.38, 0.62)],
+        [(0.78, 0.72), (1.05, 1.0)],
+    )
+    assert len(pictures.read_digits(write([[arc, diagonal, base]]))) == 1
+
+
+def test_a_line_of_one_group_under_a_number_is_read_as_part_of_a_number():
+    # Two 0s leaning into each other, 0.8 times as wide as tall: alone in a picture a wide 0, but
+    # on a line of its own under "71", as narrow as two digits of a number may be.
+    pair = Image.new("L", (330, 180), 255)
+    draw = ImageDraw.Draw(pair)
+    draw.ellipse((150, 30, 215, 150), outline=0, width=9)
+    draw.ellipse((185, 30, 250, 150), outline=0, width=9)
+    assert pictures.read_digits(pair)[0].halves is None
+    *_, last = pictures.read_digits(on_lines(write([[SEVEN], [ONE]]), pair))
+    assert last.line == 1 and last.halves is not None and last.halves_are == Halves.NARROW
+
+
 def test_cli_puts_a_space_between_the_lines_of_a_number(tmp_path, untrained_weights, capsys):
     on_lines(write([[SEVEN], [ONE]]), write([[ONE], [SEVEN], [ONE]])).save(tmp_path / "lines.png")
     predict.main([str(tmp_path / "lines.png"), "--weights", str(untrained_weights)])
