@@ -1,8 +1,9 @@
-"""How well predict.py reads numbers: 2 to 6 digits written side by side on one line.
+"""How well predict.py reads numbers: 2 to 6 digits written side by side on one line (or several).
 
     python3 bench/multidigit.py --data mnist.npz --weights model.weights.h5 --count 300
     python3 bench/multidigit.py --data mnist.npz --weights model.weights.h5 --source fonts --photo
     python3 bench/multidigit.py --data mnist.npz --source realworld --realworld ../shared/realworld-dev
+    python3 bench/multidigit.py --data mnist.npz --weights model.weights.h5 --lines 2
 
 The digits are MNIST *test* digits (never trained on), each 4 times MNIST's size, or with
 --source fonts the digits of the handwriting fonts of bench/writers.py, about as tall, or with
@@ -12,9 +13,12 @@ cropped to its ink, scaled by 0.85 to 1.15, moved up or down by up to 20 pixels,
 the last with a gap of -2 to 30 pixels (about one pair in six touches or nearly), dark ink on
 white. With --photo it is then photographed as people write and photograph: the number slanted
 (sheared by up to ±0.2), a ruled line across the page under one number in two, the paper shaded
-from one side with noise, saved as JPEG. Every number goes through predict.py's own pipeline and verdict (a digit
-left out as "not a digit" is missing); the script prints the share of numbers read exactly
-(every digit, none missing or extra) and of digits read right where the count was right.
+from one side with noise, saved as JPEG. With --lines N each picture holds N numbers written
+one under another, each indented by up to 60 pixels, the lines' digits 10 to 80 pixels apart
+(MNIST's digits are about 110 tall), and is read exactly only where each line is. Every picture
+goes through predict.py's own pipeline and verdict (a digit left out as "not a digit" is
+missing); the script prints the share of pictures read exactly (every digit, none missing or
+extra) and of digits read right where the count was right.
 """
 
 import io
@@ -96,6 +100,20 @@ def compose(parts: list[np.ndarray], rng: np.random.Generator) -> Image.Image:
     return Image.fromarray((255 - page).clip(0, 255).astype(np.uint8))
 
 
+def one_under_another(numbers: list[Image.Image], rng: np.random.Generator) -> Image.Image:
+    """Numbers (compose()) written one under another, each indented by up to 60 pixels and
+    brought up to 20 pixels nearer the one above than compose()'s margins leave them."""
+    pages = [np.asarray(number) for number in numbers]
+    indents = rng.integers(0, 61, len(pages))
+    tops = np.cumsum([0] + [page.shape[0] - int(rng.integers(0, 21)) for page in pages[:-1]])
+    width = max(page.shape[1] + indent for page, indent in zip(pages, indents, strict=True))
+    sheet = np.full((tops[-1] + pages[-1].shape[0], width), 255, np.uint8)
+    for page, indent, top in zip(pages, indents, tops, strict=True):
+        region = sheet[top : top + page.shape[0], indent : indent + page.shape[1]]
+        np.minimum(region, page, out=region)
+    return Image.fromarray(sheet)
+
+
 def photographed(img: Image.Image, rng: np.random.Generator) -> Image.Image:
     """The number written slanted, ruled under (one in two) across the whole page, on shaded
     noisy paper, through JPEG."""
@@ -129,6 +147,7 @@ def main() -> None:
     )
     parser.add_argument("--realworld", type=Path, help="with --source realworld: a folder like ../shared/realworld-dev")
     parser.add_argument("--photo", action="store_true", help="slant, ruled line, shaded paper, JPEG")
+    parser.add_argument("--lines", type=int, default=1, help="numbers per picture, one under another (default: 1)")
     args = parse_data(parser)
     x_test, y_test = mnist_test(args.data)
     fonts = [FONTS / name for name in WRITERS if (FONTS / name).is_file()]
@@ -147,28 +166,35 @@ def main() -> None:
     rng = np.random.default_rng(args.seed)
     exact, counted, digits_right, digits_total, left_out = 0, 0, 0, 0, 0
     for _ in range(args.count):
-        length = int(rng.integers(2, 7))
-        if args.source == "mnist":
-            chosen = rng.choice(len(x_test), length, replace=False)
-            labels, parts = y_test[chosen], [mnist_part(d, rng) for d in x_test[chosen]]
-        elif args.source == "fonts":
-            labels, font = rng.integers(0, 10, length), fonts[int(rng.integers(len(fonts)))]
-            parts = [font_part(font, int(d), rng) for d in labels]
-        else:
-            digits = writers[int(rng.integers(len(writers)))]
-            labels = rng.choice(sorted(digits), length)
-            parts = [writer_part(digits[d][int(rng.integers(len(digits[d])))], rng) for d in labels]
-        picture = compose(parts, rng)
+        numbers = []
+        for _ in range(args.lines):
+            length = int(rng.integers(2, 7))
+            if args.source == "mnist":
+                chosen = rng.choice(len(x_test), length, replace=False)
+                labels, parts = y_test[chosen], [mnist_part(d, rng) for d in x_test[chosen]]
+            elif args.source == "fonts":
+                labels, font = rng.integers(0, 10, length), fonts[int(rng.integers(len(fonts)))]
+                parts = [font_part(font, int(d), rng) for d in labels]
+            else:
+                digits = writers[int(rng.integers(len(writers)))]
+                labels = rng.choice(sorted(digits), length)
+                parts = [writer_part(digits[d][int(rng.integers(len(digits[d])))], rng) for d in labels]
+            numbers.append((labels, compose(parts, rng)))
+        labels = np.concatenate([digits for digits, _ in numbers])
+        lines = np.concatenate([[n] * len(digits) for n, (digits, _) in enumerate(numbers)])
+        picture = numbers[0][1] if args.lines == 1 else one_under_another([p for _, p in numbers], rng)
         pieces = judge(reader.read(read_digits(photographed(picture, rng) if args.photo else picture)))
         answers = np.array([piece.answer for piece in pieces if piece.is_digit])
+        read_lines = np.array([piece.digit.line for piece in pieces if piece.is_digit])
         left_out += sum(not piece.is_digit for piece in pieces)
-        exact += len(answers) == length and bool((answers == labels).all())
-        if len(answers) == length:
+        if len(answers) == len(labels):
+            exact += bool((answers == labels).all() and (read_lines == lines).all())
             counted += 1
             digits_right += int((answers == labels).sum())
-            digits_total += length
+            digits_total += len(labels)
     photo = ", photographed (slant, ruled line, shading, JPEG)" if args.photo else ""
-    print(f"{args.count} numbers of 2 to 6 {source}{photo} (seed {args.seed}), weights {args.weights}")
+    pictures = f"{args.count} numbers" if args.lines == 1 else f"{args.count} pictures of {args.lines} numbers"
+    print(f"{pictures} of 2 to 6 {source}{photo} (seed {args.seed}), weights {args.weights}")
     print(f"  read exactly:                 {exact / args.count:.1%}")
     print(f"  the right count of digits:    {counted / args.count:.1%}")
     print(f"  digits right, where counted:  {digits_right / max(digits_total, 1):.1%}")
