@@ -33,7 +33,7 @@ NARROW_TWO = 0.7  # ...or this many, if as a whole it is no digit (reading.read_
 LONE_PAIR = 1.1  # ...and a lone group this many times wider than tall
 PAIR = 0.6  # two digits alone are this level and alike in height; a digit broken in two is not
 LINE_OVERLAP = 0.1  # neighbours on one line share at least this much of the shorter one's height
-OTHER_LINE = 0.6  # another line is read where its tallest group is this share of the first line's...
+OTHER_LINE = 0.6  # another line is read where its tallest group is this share of the line with the most ink's...
 LINE_GAP = 0.25  # ...and an empty gap of this share of the taller line's height parts them...
 # ...and both lines' tallest are this many strokes' widths tall: 95% of bench/realistic.py's
 # digits are 3.7 or more; 10 of the 17 lines the pieces of its broken-stroke digits made, less.
@@ -207,9 +207,9 @@ def lines_of_digits(
 
     The line of the group with the most ink is read, and so is any other line apart from it
     (lines_apart) that is a line of digits under or over it (a_line_under). Each grows from its
-    group with the most ink (grow_line) past the other lines' groups. Lines that each hold one
-    group are read as the first line alone: the pieces of a digit broken into many often lie so,
-    and a single digit written on each line is rare. A smaller group within REACH strokes'
+    group with the most ink (grow_line) past the other lines' groups. Where each line would hold
+    one group, only the line of the group with the most ink is read: the pieces of a digit broken
+    into many often lie so, and a single digit written on each line is rare. A smaller group within REACH strokes'
     widths of a digit above or below it is part of it (a 5's bar drawn apart); one beside the
     digits (a dash, a comma) is a mark of its own."""
     spans = np.array([group_box(g, boxes) for g in groups])
