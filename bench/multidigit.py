@@ -30,7 +30,7 @@ import numpy as np
 from common import bench_parser, mnist_test, parse_data
 from PIL import Image
 from realworld import read_labels
-from writers import FONTS, WRITERS, written
+from writers import installed_fonts, written
 
 from mnist_cnn.pictures import border_level, read_digits, to_grayscale
 from mnist_cnn.reading import Reader, judge
@@ -150,7 +150,7 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=1, help="numbers per picture, one under another (default: 1)")
     args = parse_data(parser)
     x_test, y_test = mnist_test(args.data)
-    fonts = [FONTS / name for name in WRITERS if (FONTS / name).is_file()]
+    fonts = installed_fonts()
     if args.source == "fonts" and not fonts:
         sys.exit("bench/multidigit.py: no handwriting font installed; see the apt-get line in bench/writers.py")
     source = "MNIST test digits" if args.source == "mnist" else f"the digits of {len(fonts)} handwriting fonts"

@@ -29,7 +29,7 @@ import matplotlib
 import numpy as np
 from common import bench_parser, parse_data
 from PIL import Image, ImageDraw, ImageFont
-from writers import FONTS, WRITERS
+from writers import installed_fonts
 
 from mnist_cnn import novelty
 from mnist_cnn.batches import prepare
@@ -142,14 +142,14 @@ def things() -> list[Image.Image]:
 
 
 def non_digits(rng: np.random.Generator) -> list[tuple[str, Image.Image]]:
-    fonts = [FONTS / name for name in WRITERS if (FONTS / name).is_file()]
+    fonts = installed_fonts()
     made = [("letter", letter(font, char, rng)) for font in fonts for char in rng.choice(list(LETTERS), 8)]
     made += [("symbol or doodle", strokes(shape, rng)) for shape in SHAPES for _ in range(4)]
     return made + [("photo of a thing", img) for img in things()]
 
 
 def font_digits(rng: np.random.Generator) -> list[Image.Image]:
-    fonts = [FONTS / name for name in WRITERS if (FONTS / name).is_file()]
+    fonts = installed_fonts()
     return [letter(font, str(d), rng) for font in fonts for d in range(10)]
 
 
@@ -262,7 +262,7 @@ def main() -> None:
 def signs_left_out(reader: Reader) -> float:
     """The share of the numbers 4?7 (SIGNS in each handwriting font) that predict.py reads as two
     digits, the sign left out."""
-    fonts = [FONTS / name for name in WRITERS if (FONTS / name).is_file()]
+    fonts = installed_fonts()
     with tempfile.TemporaryDirectory() as tmp:
         paths = []
         for font in fonts:

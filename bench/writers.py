@@ -54,6 +54,11 @@ MARKS = ((255, 140, 30), (230, 60, 60), (90, 190, 90))  # orange, red, green hig
 PAGE = (1200, 1600)  # height, width: a phone photo, before predict.py reduces it
 
 
+def installed_fonts() -> list[Path]:
+    """The fonts of WRITERS that this machine has."""
+    return [FONTS / name for name in WRITERS if (FONTS / name).is_file()]
+
+
 def written(font: Path, digit: int, height: int) -> np.ndarray:
     """How much ink covers each pixel (0..1) of `digit` written `height` pixels tall, cropped."""
     size = int(height * 2.2)
