@@ -208,10 +208,10 @@ def lines_of_digits(
     The line of the group with the most ink is read, and so is any other line apart from it
     (lines_apart) that is a line of digits under or over it (a_line_under). Each grows from its
     group with the most ink (grow_line) past the other lines' groups. Where each line would hold
-    one group, only the line of the group with the most ink is read: the pieces of a digit broken
-    into many often lie so, and a single digit written on each line is rare. A smaller group within REACH strokes'
-    widths of a digit above or below it is part of it (a 5's bar drawn apart); one beside the
-    digits (a dash, a comma) is a mark of its own."""
+    one group, only the line of the group with the most ink is read: the pieces of a digit
+    broken into many often lie so, and a single digit written on each line is rare. A smaller
+    group within REACH strokes' widths of a digit above or below it is part of it (a 5's bar
+    drawn apart); one beside the digits (a dash, a comma) is a mark of its own."""
     spans = np.array([group_box(g, boxes) for g in groups])
     heights, inks = spans[:, 1] - spans[:, 0], np.array([mass[g].sum() for g in groups])
     sized = heights >= DIGIT_HEIGHT * heights.max()
@@ -224,7 +224,7 @@ def lines_of_digits(
     for block in read:
         elsewhere = {i for other in read if other is not block for i in other}
         lines.append(grow_line(max(block, key=lambda i: inks[i]), [i for i in order if i not in elsewhere], spans))
-    if all(len(line) == 1 for line in lines):  # one above another, each alone: a digit's pieces, or one digit
+    if len(lines) > 1 and all(len(line) == 1 for line in lines):  # one above another: a digit's pieces
         lines = [grow_line(main, order, spans)]
     digits = [[list(groups[i]) for i in line] for line in lines]
     for small in np.flatnonzero(~sized):  # above or below a digit, not beside it, as a dash or a comma is

@@ -155,8 +155,8 @@ class Digit:
 
 
 def read_digits(img: Image.Image, invert: str = "auto") -> list[Digit]:
-    """The digits of the number in a picture, line by line, left to right (most pictures: one), each a (28, 28, 1)
-    float32 array of 0..255 pixels, white on black, as MNIST drew them.
+    """The digits of the number in a picture, line by line, left to right (most pictures: one),
+    each a (28, 28, 1) float32 array of 0..255 pixels, white on black, as MNIST drew them.
 
     invert: "auto" decides from the picture, "yes" for dark ink on light paper, "no" for light
     ink on dark. Raises UserError("no digit found") for a picture without ink.
