@@ -1,8 +1,9 @@
 """The digits of a number: pieces of ink grouped into digits, line by line, left to right.
 
 Pieces of ink that overlap left to right are one digit (a 5's detached bar, a stroke broken where
-the pen skipped); pieces too small to be a digit beside the others (a dash, a comma, dust) are
-left out; a group much wider than the line is tall is digits that touch, split where their ink
+the pen skipped); pieces too small to be a digit beside the others (a dash, a decimal point), and
+a comma hanging between two, are marks, left out and said so (dust away from them is nothing);
+a group much wider than the line is tall is digits that touch, split where their ink
 is thinnest, and one about as wide as two is kept both ways, one digit and two, for the network
 to choose (reading.judge). One group is one digit: pictures.py then reads it exactly as a single
 digit.
@@ -38,6 +39,7 @@ LINE_GAP = 0.25  # ...and an empty gap of this share of the taller line's height
 # ...and both lines' tallest are this many strokes' widths tall: 95% of bench/realistic.py's
 # digits are 3.7 or more; 10 of the 17 lines the pieces of its broken-stroke digits made, less.
 DIGIT_STROKES = 4
+COMMA_WIDTH = 0.5  # a comma between digits is narrower than this share of their height
 
 
 class Halves(Enum):
@@ -48,6 +50,7 @@ class Halves(Enum):
     APART = "apart"  # two pieces apart that may be one digit broken in two: as likely two as one
     NARROW = "narrow"  # a group barely wider than a digit, cut: two only where it is no digit whole
     WIDE = "wide"  # a group as wide as two digits, cut: one only where it reads better whole
+    MARKED = "marked"  # a lone digit and the marks beside it (-7): the digit alone only where it is no digit whole
 
 
 @dataclass
@@ -58,10 +61,12 @@ class Place:
     box: tuple[int, int, int, int]
     own: np.ndarray | None
     # A group that may be one digit or two: its two halves, for reading.judge() to take if the
-    # network reads two better, and how they were made.
-    halves: tuple["Place", "Place"] | None = None
+    # network reads two better, and how they were made (or, MARKED, a lone digit alone and the
+    # marks beside it).
+    halves: tuple["Place", ...] | None = None
     halves_are: Halves = Halves.CUT
     line: int = 0  # which line of the picture, from the top
+    mark: bool = False  # a mark beside the digits (a dash, a dot, a comma): left out, never read as a digit
 
 
 def label_pieces(ink: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -80,20 +85,25 @@ def group_box(group: list[int], boxes: np.ndarray) -> tuple[int, int, int, int]:
     return boxes[group, 0].min(), boxes[group, 1].max(), boxes[group, 2].min(), boxes[group, 3].max()
 
 
-def find_digits(pieces: np.ndarray, boxes: np.ndarray, mass: np.ndarray, stroke: float) -> list[Place] | None:
-    """The places of the digits of a number, line by line from the top, each line left to right;
-    None where the ink is one digit, or one place with halves where it may also be two that touch.
+def find_digits(
+    pieces: np.ndarray, boxes: np.ndarray, mass: np.ndarray, stroke: float
+) -> tuple[list[Place] | None, list[Place]]:
+    """The places of the digits of a number, line by line from the top, each line left to right
+    (None where the ink is one digit, or one place with halves where it may also be two that
+    touch); and the places of the marks beside them (beside), to be left out and said so.
 
     `pieces`, `boxes` and `mass` are label_pieces(), `stroke` the strokes' width in pixels.
     """
     if not len(mass):
-        return None
-    lines = lines_of_digits(group_by_columns(boxes, mass), boxes, mass, stroke)
+        return None, []
+    groups = group_by_columns(boxes, mass)
+    lines, marks = lines_of_digits(groups, boxes, mass, stroke)
     several = len(lines) > 1
     places = [
         replace(p, line=n) for n, line in enumerate(lines) for p in places_on_line(line, pieces, boxes, stroke, several)
     ]
-    return places if len(places) > 1 or places[0].halves else None
+    marks = [replace(place_of(np.isin(pieces, np.array(g) + 1)), line=n, mark=True) for n, g in marks]
+    return (places if len(places) > 1 or places[0].halves else None), marks
 
 
 def places_on_line(
@@ -202,8 +212,9 @@ def group_by_columns(boxes: np.ndarray, mass: np.ndarray) -> list[list[int]]:
 
 def lines_of_digits(
     groups: list[list[int]], boxes: np.ndarray, mass: np.ndarray, stroke: float
-) -> list[list[list[int]]]:
-    """The digit-sized groups, line by line from the top, each line left to right.
+) -> tuple[list[list[list[int]]], list[tuple[int, list[int]]]]:
+    """The digit-sized groups, line by line from the top, each line left to right; and the
+    smaller groups that are marks beside a line (beside, a_comma), each with its line's number.
 
     The line of the group with the most ink is read, and so is any other line apart from it
     (lines_apart) that is a line of digits under or over it (a_line_under). Each grows from its
@@ -211,7 +222,8 @@ def lines_of_digits(
     one group, only the line of the group with the most ink is read: the pieces of a digit
     broken into many often lie so, and a single digit written on each line is rare. A smaller
     group within REACH strokes' widths of a digit above or below it is part of it (a 5's bar
-    drawn apart); one beside the digits (a dash, a comma) is a mark of its own."""
+    drawn apart); one beside the digits (a dash, a comma) is a mark of its own, and one
+    elsewhere (dust, a scrawl in the margin) is nothing."""
     spans = np.array([group_box(g, boxes) for g in groups])
     heights, inks = spans[:, 1] - spans[:, 0], np.array([mass[g].sum() for g in groups])
     sized = heights >= DIGIT_HEIGHT * heights.max()
@@ -226,7 +238,15 @@ def lines_of_digits(
         lines.append(grow_line(max(block, key=lambda i: inks[i]), [i for i in order if i not in elsewhere], spans))
     if len(lines) > 1 and all(len(line) == 1 for line in lines):  # one above another: a digit's pieces
         lines = [grow_line(main, order, spans)]
+    commas = [
+        (n, i)
+        for n, line in enumerate(lines)
+        for a, i, b in zip(line, line[1:], line[2:], strict=False)
+        if a_comma(i, a, b, spans)
+    ]
+    lines = [[i for i in line if (n, i) not in commas] for n, line in enumerate(lines)]
     digits = [[list(groups[i]) for i in line] for line in lines]
+    marks = [(n, list(groups[i])) for n, i in commas]
     for small in np.flatnonzero(~sized):  # above or below a digit, not beside it, as a dash or a comma is
         a = groups[small]
         near = [
@@ -238,7 +258,30 @@ def lines_of_digits(
         if near:
             _, n, k = min(near)
             digits[n][k] += a
-    return digits
+        else:
+            marks += [(n, a) for n, line in enumerate(lines) if beside(spans[small], spans[line])][:1]
+    return digits, marks
+
+
+def a_comma(i: int, before: int, after: int, spans: np.ndarray) -> bool:
+    """Whether group i, between two digits of a line, is a comma (1,000) rather than a digit:
+    narrow, starting below both neighbours' middles and ending below both their feet. A digit,
+    however small or jittered, stands on the line; a comma hangs from it."""
+    top, bottom, left, right = spans[i]
+    neighbours = spans[[before, after]]
+    low = (top > neighbours[:, :2].mean(axis=1)).all() and (bottom > neighbours[:, 1]).all()
+    return bool(low and right - left < COMMA_WIDTH * np.ptp(neighbours[:, :2], axis=1).mean())
+
+
+def beside(mark: np.ndarray, line: np.ndarray) -> bool:
+    """Whether a small group's box (top, bottom, left, right) lies beside a line of digits (their
+    boxes): level with it, reaching into the band from the line's top to its foot (a comma hangs
+    below, but starts above the foot), and no further from its first or last digit than the line
+    is tall (a minus sign before it, a decimal point, a dash)."""
+    top, bottom, left, right = line[:, 0].min(), line[:, 1].max(), line[:, 2].min(), line[:, 3].max()
+    height = bottom - top
+    level = mark[0] < bottom and mark[1] > top
+    return bool(level and left - height <= mark[3] and mark[2] <= right + height)
 
 
 def lines_apart(order: list[int], spans: np.ndarray, pieces: np.ndarray) -> list[list[int]]:

@@ -17,6 +17,7 @@ else. So:
 Pillow, NumPy and scipy.ndimage only: no TensorFlow, no matplotlib, no command line.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -137,9 +138,10 @@ class Digit:
 
     image: np.ndarray
     box: tuple[int, int, int, int]
-    halves: tuple["Digit", "Digit"] | None = None  # digits.Place.halves, read as digits
+    halves: tuple["Digit", ...] | None = None  # digits.Place.halves, read as digits
     halves_are: Halves = Halves.CUT  # digits.Place.halves_are: how they were made
     line: int = 0  # digits.Place.line: which line of the picture, from the top
+    mark: bool = False  # digits.Place.mark: a mark beside the digits, left out (reading.judge)
 
     def moved(self, left: int, top: int) -> "Digit":
         """The same digit, its box (and its halves') moved by (left, top)."""
@@ -156,7 +158,8 @@ class Digit:
 
 def read_digits(img: Image.Image, invert: str = "auto") -> list[Digit]:
     """The digits of the number in a picture, line by line, left to right (most pictures: one),
-    each a (28, 28, 1) float32 array of 0..255 pixels, white on black, as MNIST drew them.
+    each a (28, 28, 1) float32 array of 0..255 pixels, white on black, as MNIST drew them; then,
+    in a number, the marks beside its digits (Digit.mark: a dash, a decimal point), to be said.
 
     invert: "auto" decides from the picture, "yes" for dark ink on light paper, "no" for light
     ink on dark. Raises UserError("no digit found") for a picture without ink.
@@ -255,11 +258,17 @@ def digits_on_paper(gray: np.ndarray, invert: str) -> list[Digit]:
         ink = np.where(lines | fringe, 0, ink)
         threshold = ink_threshold(ink, floor)
     pieces, boxes, mass = label_pieces(ink, threshold)
-    places = find_digits(pieces, boxes, mass, width)
+    places, marks = find_digits(pieces, boxes, mass, width)
     if places is None or len(places) == 1:  # one digit, as most pictures hold (or two that touch: its halves)
         box = digit_box(pieces, boxes, mass, width)
-        places = [replace(places[0], box=box, own=None) if places else Place(box, None)]
-    return [read_place(ink, place, threshold) for place in places]
+        place = replace(places[0], box=box, own=None) if places else Place(box, None)
+        bare = digit_box(pieces, boxes, mass, width, marks) if marks and not place.halves else box
+        if bare != box:
+            # A sign beside the digit (-7) or a piece of it broken off: read both ways, as
+            # reading.judge decides, the digit with them or alone and the marks left out.
+            place = replace(place, halves=(Place(bare, None), *marks), halves_are=Halves.MARKED)
+        places, marks = [place], []
+    return [read_place(ink, place, threshold) for place in places + marks]
 
 
 def read_place(ink: np.ndarray, place: Place, threshold: float) -> Digit:
@@ -271,7 +280,9 @@ def read_place(ink: np.ndarray, place: Place, threshold: float) -> Digit:
     halves = None
     if place.halves:
         halves = tuple(read_place(ink, replace(half, line=place.line), threshold) for half in place.halves)
-    return Digit(mnist_digit(digit, threshold), (left, top, right, bottom), halves, place.halves_are, place.line)
+    return Digit(
+        mnist_digit(digit, threshold), (left, top, right, bottom), halves, place.halves_are, place.line, place.mark
+    )
 
 
 def mnist_digit(digit: np.ndarray, threshold: float) -> np.ndarray:
@@ -398,19 +409,27 @@ def ink_threshold(ink: np.ndarray, floor: float) -> float:
     return max(floor / 2, 0.1 * strong)  # below `strong`: its 50 pixels are ink for digit_box
 
 
-def digit_box(pieces: np.ndarray, boxes: np.ndarray, mass: np.ndarray, width: float) -> tuple[int, int, int, int]:
+def digit_box(
+    pieces: np.ndarray, boxes: np.ndarray, mass: np.ndarray, width: float, marks: Iterable[Place] = ()
+) -> tuple[int, int, int, int]:
     """(top, bottom, left, right) of the digit: of the groups of pieces of ink (digits.label_pieces)
     that lie within a few stroke widths (`width`) of each other (a 5's detached bar, a stroke
     broken where the pen skipped or a line was taken out), the one with the most ink. Specks,
-    dust and marks farther away are left out, and so are the crumbs inside the group."""
+    dust and marks farther away are left out, and so are the crumbs inside the group and the
+    `marks` beside it (digits.find_digits: a minus sign before a 7 is not part of it)."""
     count = len(mass)
     if count > 1:
+        inked, kept = pieces > 0, np.ones(count, bool)
+        for mark in marks:
+            top, bottom, left, right = mark.box
+            inked[top:bottom, left:right] &= ~mark.own
+            kept[pieces[top:bottom, left:right][mark.own] - 1] = False
         reach = int(PIECE_REACH * width) + 2
-        groups, _ = ndimage.label(ndimage.maximum_filter(pieces > 0, size=2 * reach + 1))
+        groups, _ = ndimage.label(ndimage.maximum_filter(inked, size=2 * reach + 1))
         group_of = np.zeros(count + 1, np.int64)
         group_of[pieces.ravel()] = groups.ravel()  # every pixel of a piece is in its group
         group_of = group_of[1:]
-        ours = group_of == np.argmax(np.bincount(group_of, weights=mass))
+        ours = kept & (group_of == np.argmax(np.bincount(group_of, weights=mass * kept)))
         boxes = boxes[ours & (mass >= min(SPECK * mass[ours].sum(), mass[ours].max()))]
     return int(boxes[:, 0].min()), int(boxes[:, 1].max()), int(boxes[:, 2].min()), int(boxes[:, 3].max())
 

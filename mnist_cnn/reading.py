@@ -52,7 +52,7 @@ class Piece:
     novelty: float = 0.0
     is_digit: bool = True
     why: np.ndarray | None = None  # Reader.why(): what pushed the network toward its answer (+) or away (-)
-    halves: tuple["Piece", "Piece"] | None = None  # its Digit's halves, read
+    halves: tuple["Piece", ...] | None = None  # its Digit's halves, read
 
     @property
     def confidence(self) -> float:
@@ -89,7 +89,7 @@ class Reader:
             far = novelty.distances(self.stats.means, self.stats.precision, features) / self.stats.threshold
         read = iter([Piece(d, p, float(n)) for d, p, n in zip(everything, probabilities, far, strict=True)])
         pieces = [next(read) for _ in digits]
-        return [replace(p, halves=(next(read), next(read))) if p.digit.halves else p for p in pieces]
+        return [replace(p, halves=tuple(next(read) for _ in p.digit.halves)) if p.digit.halves else p for p in pieces]
 
     def why(self, piece: Piece) -> Piece:
         """The piece with its saliency: occlusion sensitivity, OCCLUDER x OCCLUDER patches of ink
@@ -120,11 +120,12 @@ class Reader:
 
 def judge(pieces: list[Piece]) -> list[Piece]:
     """The pieces of one picture, each marked a digit or not: a lone piece beyond its threshold is
-    not a digit, in a number one beyond IN_NUMBER times it, unless the network is CONFIDENT of it."""
-    alone = len(pieces) == 1
+    not a digit, in a number one beyond IN_NUMBER times it, unless the network is CONFIDENT of it.
+    A mark beside the digits (pictures.Digit.mark: a dash, a dot) is never one."""
+    alone = sum(not p.digit.mark for p in pieces) == 1
     limit = ALONE if alone else IN_NUMBER
     chosen = [half for p in pieces for half in (p.halves if read_as_two(p, limit, alone) else [p])]
-    return [replace(p, is_digit=is_digit(p, limit)) for p in chosen]
+    return [replace(p, is_digit=not p.digit.mark and is_digit(p, limit)) for p in chosen]
 
 
 def is_digit(piece: Piece, limit: float) -> bool:
@@ -141,10 +142,13 @@ def read_as_two(piece: Piece, limit: float, alone: bool) -> bool:
     beside a tall 1: "91", which the whole read as 4 at 80%); then only if surer than the whole.
     A NARROW group (digits.Halves) is two only where, as a whole, it lies further out than a
     lone piece may; a WIDE one is one only where, as a whole, it does not and the network is
-    surer of it than of each half."""
+    surer of it than of each half. A MARKED one (a lone digit and the marks beside it: -7) is
+    the digit alone only where, whole, it is no digit and, alone, it is one."""
     if not piece.halves:
         return False
     made = piece.digit.halves_are
+    if made == Halves.MARKED:  # the digit and its marks: their "halves" are the digit alone and them
+        return not is_digit(piece, limit) and is_digit(piece.halves[0], limit)
     if made == Halves.WIDE:
         return not (piece.novelty <= ALONE and all(piece.confidence > h.confidence for h in piece.halves))
     if made == Halves.NARROW and piece.novelty <= ALONE:

@@ -30,6 +30,28 @@ def piece(novelty_: float, confidence: float, box=(0, 0, 10, 10)) -> reading.Pie
     return reading.Piece(Digit(np.zeros((28, 28, 1), np.float32), box), probabilities, novelty_)
 
 
+def test_a_mark_beside_a_digit_is_never_a_digit_nor_makes_the_digit_one_of_a_number():
+    digit, mark = piece(1.5, 0.9), piece(0.1, 0.99, (20, 0, 30, 10))
+    mark = replace(mark, digit=replace(mark.digit, mark=True))  # a minus sign read as a sure 1
+    judged = reading.judge([digit, mark])
+    assert [p.is_digit for p in judged] == [False, False], "the 7 is judged alone, by a lone piece's limit"
+    assert reading.format_reading(reading.judge([piece(0.5, 0.9), mark])).endswith("; 1 mark left out, not a digit")
+
+
+def test_a_lone_digit_with_a_mark_beside_it_is_read_alone_only_where_whole_it_is_no_digit():
+    mark = piece(0.1, 0.99, (0, 0, 10, 10))
+    mark = replace(mark, digit=replace(mark.digit, mark=True))
+    marked = replace(piece(1.5, 0.9, (0, 0, 40, 20)), halves=(piece(0.4, 0.95, (15, 0, 40, 20)), mark))
+    marked = replace(marked, digit=replace(marked.digit, halves_are=Halves.MARKED))  # "-7": no digit whole
+    assert [(p.digit.box, p.is_digit) for p in reading.judge([marked])] == [
+        ((15, 0, 40, 20), True),
+        ((0, 0, 10, 10), False),
+    ]
+    assert reading.format_reading(reading.judge([marked])) == "3 (95.0%); 1 mark left out, not a digit"
+    whole = replace(marked, novelty=0.8)  # a 4 whose bar broke off: a digit whole, and read whole
+    assert [(p.digit.box, p.is_digit) for p in reading.judge([whole])] == [((0, 0, 40, 20), True)]
+
+
 def test_a_group_read_surer_as_two_digits_than_as_one_is_read_as_two():
     whole = piece(0.5, 0.6, (0, 0, 40, 20))
     halves = (piece(0.3, 0.99, (0, 0, 20, 20)), piece(0.4, 0.98, (20, 0, 40, 20)))

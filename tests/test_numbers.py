@@ -171,12 +171,34 @@ def test_a_long_line_or_an_equals_sign_is_one_mark_not_digits_that_touch(slant):
         assert len(pictures.read_digits(img.rotate(slant, fillcolor=255))) == 1
 
 
-def test_a_dash_and_a_dot_between_digits_are_left_out_not_read():
+def test_a_dash_and_a_dot_between_digits_are_marks_left_out_not_read():
     img = write([[SEVEN], [ONE]], gap=80)
     draw = ImageDraw.Draw(img)
     draw.line([(160, 85), (200, 85)], fill=0, width=9)  # a dash, between the two
     draw.ellipse((240, 120, 250, 130), fill=0)  # a dot
-    assert len(pictures.read_digits(img)) == 2
+    found = pictures.read_digits(img)
+    assert len([d for d in found if not d.mark]) == 2
+    marks = sorted(d.box for d in found if d.mark)
+    assert [box[0] < x < box[2] for box, x in zip(marks, (180, 245), strict=True)] == [True, True], "each where it lies"
+
+
+def test_a_minus_sign_before_a_lone_digit_is_kept_both_ways_the_digit_alone_and_the_sign_a_mark():
+    img = write([[SEVEN]])
+    ImageDraw.Draw(img).line([(5, 80), (22, 80)], fill=0, width=9)  # "-7", the sign 8 pixels from the 7
+    [digit] = pictures.read_digits(img)
+    assert digit.halves_are == Halves.MARKED and digit.box[0] < 22, "whole, the sign in it, as a broken stroke might be"
+    bare, sign = digit.halves
+    assert sign.mark and not bare.mark
+    assert bare.box[0] >= 28, "the 7 alone starts at the 7"
+    np.testing.assert_array_equal(bare.image, pictures.preprocess(write([[SEVEN]])))
+
+
+def test_a_comma_hanging_between_digits_is_a_mark_not_a_one():
+    img = write([[ONE], [ONE], [ONE], [ONE]], size=(60, 100), gap=40)  # 1 111, digits from y = 30 to 130
+    ImageDraw.Draw(img).line([(125, 110), (118, 150)], fill=0, width=9)  # a comma after the first
+    found = pictures.read_digits(img)
+    assert len([d for d in found if not d.mark]) == 4
+    assert [d.box[0] < 130 < d.box[2] for d in found if d.mark] == [True]
 
 
 @pytest.mark.parametrize("gap", [0, 25], ids=["touching", "apart"])
@@ -271,6 +293,18 @@ def test_cli_prints_a_number_and_its_least_sure_digit(tmp_path, untrained_weight
     number, confidence = capsys.readouterr().out.split()
     assert len(number) == 3 and number.isdigit()
     assert confidence.startswith("(") and confidence.endswith("%)")
+
+
+def test_cli_says_a_dash_between_digits_was_left_out_and_json_gives_its_box(tmp_path, untrained_weights, capsys):
+    img = write([[SEVEN], [ONE], [SEVEN], [ONE]], gap=80)
+    ImageDraw.Draw(img).line([(350, 85), (400, 85)], fill=0, width=9)  # 71-71
+    img.save(tmp_path / "dashed.png")
+    assert predict.main([str(tmp_path / "dashed.png"), "--weights", str(untrained_weights)]) == 0
+    assert capsys.readouterr().out.rstrip().endswith("%); 1 mark left out, not a digit")
+    predict.main([str(tmp_path / "dashed.png"), "--json", "--weights", str(untrained_weights)])
+    record = json.loads(capsys.readouterr().out)
+    [mark] = record["left_out"]
+    assert len(record["number"]) == 4 and mark["box"][0] < 375 < mark["box"][2]
 
 
 def test_cli_top_k_applies_to_each_digit_of_a_number(tmp_path, untrained_weights, capsys):
