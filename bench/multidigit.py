@@ -18,7 +18,9 @@ one under another, each indented by up to 60 pixels, the lines' digits 10 to 80 
 (MNIST's digits are about 110 tall), and is read exactly only where each line is. Every picture
 goes through predict.py's own pipeline and verdict (a digit left out as "not a digit" is
 missing); the script prints the share of pictures read exactly (every digit, none missing or
-extra) and of digits read right where the count was right.
+extra) and of digits read right where the count was right, and how many pieces were left out:
+those read as no digit, and the marks beside the digits (a digit's stray fragment, a font's
+flourish), which predict.py reports as left out.
 """
 
 import io
@@ -164,7 +166,7 @@ def main() -> None:
         source = f"the digits of {len(writers)} real writers, drawn"
     reader = Reader(args.weights)
     rng = np.random.default_rng(args.seed)
-    exact, counted, digits_right, digits_total, left_out = 0, 0, 0, 0, 0
+    exact, counted, digits_right, digits_total, left_out, marks = 0, 0, 0, 0, 0, 0
     for _ in range(args.count):
         numbers = []
         for _ in range(args.lines):
@@ -186,7 +188,8 @@ def main() -> None:
         pieces = judge(reader.read(read_digits(photographed(picture, rng) if args.photo else picture)))
         answers = np.array([piece.answer for piece in pieces if piece.is_digit])
         read_lines = np.array([piece.digit.line for piece in pieces if piece.is_digit])
-        left_out += sum(not piece.is_digit for piece in pieces)
+        left_out += sum(not piece.is_digit and not piece.digit.mark for piece in pieces)
+        marks += sum(piece.digit.mark for piece in pieces)
         if len(answers) == len(labels):
             exact += bool((answers == labels).all() and (read_lines == lines).all())
             counted += 1
@@ -199,6 +202,7 @@ def main() -> None:
     print(f"  the right count of digits:    {counted / args.count:.1%}")
     print(f"  digits right, where counted:  {digits_right / max(digits_total, 1):.1%}")
     print(f"  digits left out as not digits: {left_out}")
+    print(f"  marks beside them, left out:   {marks}")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,9 @@ validation digits: the Mahalanobis distance alone, the
 energy of the logits (-logsumexp), and the softmax's top probability. Beside what each
 catches, it prints what each refuses of real digits: MNIST test, the handwriting fonts'
 digits, and, with --realworld, real people's pictures of digits. Last, how many of the signs
-written between two digits (4+7, 4%7, ...) predict.py leaves out of the number.
+written between two digits (4+7, 4%7, ...) predict.py leaves out of the number, and how many
+numbers written with a minus sign, a decimal point, a comma or a dash (-7, 3.14, 1,000, 12-05)
+it reads digit for digit, the mark left out and said so.
 """
 
 import csv
@@ -40,6 +42,7 @@ from mnist_cnn.reading import Reader, judge
 
 LETTERS = "ACEFHKMNPRTUVWXYacdefhkmnprtuvwxy"  # none of them shaped like a digit
 SIGNS = "+=%/()#$*x?&@"  # written between two digits, as in a sum, a date, a price
+MARKED = ("-7", "-12", "3.14", "0.5", "1,000", "2,50", "12-05", "7-3")  # numbers with a mark among their digits
 CANVAS = 300
 
 
@@ -55,12 +58,10 @@ def letter(font: Path, char: str, rng: np.random.Generator) -> Image.Image:
     return img.rotate(rng.uniform(-10, 10), fillcolor=255)
 
 
-def sign_in_a_number(font: Path, sign: str) -> Image.Image:
-    """4, a sign and 7 written on one line in a handwriting font."""
+def written(font: Path, text: str) -> Image.Image:
+    """`text` (4+7, 3.14) written on one line in a handwriting font, its digits about 70 pixels tall."""
     img = Image.new("L", (CANVAS + 100, CANVAS // 2), 255)
-    ImageDraw.Draw(img).text(
-        (40, CANVAS // 4), f"4{sign}7", font=ImageFont.truetype(str(font), 100), fill=0, anchor="lm"
-    )
+    ImageDraw.Draw(img).text((40, CANVAS // 4), text, font=ImageFont.truetype(str(font), 100), fill=0, anchor="lm")
     return img
 
 
@@ -257,6 +258,10 @@ def main() -> None:
     for label, values in rows.items():
         print(f"  {label:32s}" + "".join(f"{values[n]:13.1%}" for n in ("predict.py", *NAMES)))
     print(f"  signs between two digits, left out of the number by predict.py: {signs_left_out(reader):.1%}")
+    digits_right, said = marks_in_numbers(reader)
+    print(
+        f"  numbers with a mark (-7, 3.14, 1,000, 12-05): digits read exactly {digits_right:.1%}, mark said {said:.1%}"
+    )
 
 
 def signs_left_out(reader: Reader) -> float:
@@ -268,9 +273,33 @@ def signs_left_out(reader: Reader) -> float:
         for font in fonts:
             for n, sign in enumerate(SIGNS):
                 paths.append(Path(tmp) / f"{font.stem}-{n}.png")
-                sign_in_a_number(font, sign).save(paths[-1])
+                written(font, f"4{sign}7").save(paths[-1])
         found = pieces(paths)
     return float(np.mean([sum(p.is_digit for p in judge(reader.read(digits))) == 2 for digits in found]))
+
+
+def marks_in_numbers(reader: Reader) -> tuple[float, float]:
+    """Of the numbers MARKED in each handwriting font: the share whose digits predict.py reads
+    exactly (the mark neither read as a digit nor making the whole no digit), and the share of
+    those where it says a mark was left out."""
+    fonts = installed_fonts()
+    texts = [text for _ in fonts for text in MARKED]
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = []
+        for font in fonts:
+            for n, text in enumerate(MARKED):
+                paths.append(Path(tmp) / f"{font.stem}-{n}.png")
+                written(font, text).save(paths[-1])
+        found = pieces(paths)
+    read = [judge(reader.read(digits)) for digits in found]
+    right = np.array(
+        [
+            "".join(str(p.answer) for p in r if p.is_digit) == "".join(filter(str.isdigit, t))
+            for r, t in zip(read, texts, strict=True)
+        ]
+    )
+    said = np.array([any(not p.is_digit for p in r) for r in read])
+    return float(right.mean()), float(said[right].mean())
 
 
 if __name__ == "__main__":
