@@ -96,13 +96,12 @@ def find_digits(
     """
     if not len(mass):
         return None, []
-    groups = group_by_columns(boxes, mass)
-    lines, marks = lines_of_digits(groups, boxes, mass, stroke)
+    lines, beside_lines = lines_of_digits(group_by_columns(boxes, mass), boxes, mass, stroke)
     several = len(lines) > 1
     places = [
         replace(p, line=n) for n, line in enumerate(lines) for p in places_on_line(line, pieces, boxes, stroke, several)
     ]
-    marks = [replace(place_of(np.isin(pieces, np.array(g) + 1)), line=n, mark=True) for n, g in marks]
+    marks = [replace(place_of(np.isin(pieces, np.array(g) + 1)), line=n, mark=True) for n, g in beside_lines]
     return (places if len(places) > 1 or places[0].halves else None), marks
 
 

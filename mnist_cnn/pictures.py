@@ -415,8 +415,8 @@ def digit_box(
     """(top, bottom, left, right) of the digit: of the groups of pieces of ink (digits.label_pieces)
     that lie within a few stroke widths (`width`) of each other (a 5's detached bar, a stroke
     broken where the pen skipped or a line was taken out), the one with the most ink. Specks,
-    dust and marks farther away are left out, and so are the crumbs inside the group and the
-    `marks` beside it (digits.find_digits: a minus sign before a 7 is not part of it)."""
+    dust and marks farther away are left out, and so are the crumbs inside the group and, where
+    given, the `marks` beside it (digits.find_digits): the digit alone, without a minus sign."""
     count = len(mass)
     if count > 1:
         inked, kept = pieces > 0, np.ones(count, bool)
