@@ -59,7 +59,7 @@ def draw_prediction(fig, path: Path, picture: Image.Image, pieces: list) -> None
         grid = fig.add_gridspec(3, len(pieces), height_ratios=[2, 1, 1])
         draw_picture(fig.add_subplot(grid[0, :]), path, picture, pieces)
         for n, piece in enumerate(pieces):
-            draw_seen(fig.add_subplot(grid[1, n]), piece.digit.image, f"mark {n + 1} (28x28)", piece.why)
+            draw_seen(fig.add_subplot(grid[1, n]), piece.digit.image, f"piece {n + 1} (28x28)", piece.why)
             draw_bars(fig.add_subplot(grid[2, n]), piece, "")
     fig.tight_layout()
 
@@ -78,7 +78,8 @@ def draw_picture(ax, path: Path, picture: Image.Image, pieces: list) -> None:
     scale = picture.width / picture.info.get("original_size", picture.size)[0]
     for piece in pieces:
         left, top, right, bottom = (v * scale for v in piece.digit.box)
-        color, label = ("tab:orange", str(piece.answer)) if piece.is_digit else ("tab:gray", "not a digit")
+        label = str(piece.answer) if piece.is_digit else "mark" if piece.digit.mark else "not a digit"
+        color = "tab:orange" if piece.is_digit else "tab:gray"
         ax.add_patch(Rectangle((left, top), right - left, bottom - top, fill=False, color=color, lw=1.5))
         ax.text(left, top, label, color=color, fontsize=11 if piece.is_digit else 8, va="bottom")
 
@@ -98,7 +99,7 @@ def draw_seen(ax, image: np.ndarray, title: str, why: np.ndarray | None = None) 
 
 def draw_bars(ax, piece, title: str) -> None:
     """Ten bars, the most likely digit's in orange, titled with it and its probability, or with
-    'not a digit' and the closest digit when the piece is not one."""
+    'not a digit' and the closest digit when the piece is not one (a mark beside the digits: so)."""
     best, probabilities = piece.answer, piece.probabilities
     colors = [("tab:orange" if piece.is_digit else "tab:gray") if d == best else "tab:blue" for d in range(10)]
     ax.bar(range(10), probabilities, color=colors)
@@ -107,6 +108,8 @@ def draw_bars(ax, piece, title: str) -> None:
     ax.set_xlabel("digit")
     ax.set_ylabel("probability")
     answer = f"{best} ({probabilities[best]:.1%})" if piece.is_digit else f"not a digit (closest {best})"
+    if piece.digit.mark:  # a dash or a point beside the digits: left out whatever the network makes of it
+        answer = "a mark, left out"
     ax.set_title(f"{title + ': ' if title else ''}{answer}", fontsize=10)
 
 
