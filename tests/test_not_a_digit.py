@@ -38,6 +38,19 @@ def test_a_mark_beside_a_digit_is_never_a_digit_nor_makes_the_digit_one_of_a_num
     assert reading.format_reading(reading.judge([piece(0.5, 0.9), mark])).endswith("; 1 mark left out, not a digit")
 
 
+def test_a_mark_is_drawn_as_a_mark_left_out_not_as_the_digit_it_is_closest_to():
+    from matplotlib.figure import Figure
+
+    from mnist_cnn import figures
+
+    mark = piece(0.1, 0.99)
+    mark = replace(mark, digit=replace(mark.digit, mark=True))
+    [judged] = [p for p in reading.judge([piece(0.5, 0.9), mark]) if p.digit.mark]
+    ax = Figure().add_subplot()
+    figures.draw_bars(ax, judged, "")
+    assert ax.get_title() == "a mark, left out"
+
+
 def test_a_lone_digit_with_a_mark_beside_it_is_read_alone_only_where_whole_it_is_no_digit():
     mark = piece(0.1, 0.99, (0, 0, 10, 10))
     mark = replace(mark, digit=replace(mark.digit, mark=True))
