@@ -1,15 +1,22 @@
 """Lines that are not the digit: across the whole picture (the lines of ruled or squared paper, a
-dark table beside the page), or under the writing and running on past it (an underline).
+dark table beside the page), under the writing and running on past it (an underline), or round
+it (a form's boxes).
 
 pictures.py drops their ink before it looks for the digits, and keeps the strokes that cross
-them. Boolean masks in, boolean masks out; NumPy and Pillow.
+them. Boolean masks in, boolean masks out; NumPy, Pillow and scipy.ndimage.
 """
 
 import numpy as np
 from PIL import Image
+from scipy import ndimage
 
 PAST = 1.0  # a line under the writing runs on past it by at least this many strokes' widths, each side
 WRITING = 3  # writing is at least this many strokes' widths tall; less is a dot or a dash, maybe a line's
+FRAME = 0.6  # a frame is mostly lines: this share of its cells lie in rows or columns inked across its box...
+HOLLOW = 0.35  # ...it fills less than this share of its box (a 3-pixel box round a 100-pixel digit: 9%)...
+WRITTEN = 0.1  # ...and inside it lie other cells of ink, at least this share of its lines' (not a speck)
+SIDE, CLOSED = 0.06, 0.9  # the bands along the box's sides, this share of it deep, are this much inked along
+MOST_FRAMES = 16  # the widest pieces looked at as frames: a date's eight boxes, with room to spare
 
 
 def crossing_lines(mask: np.ndarray) -> np.ndarray:
@@ -124,6 +131,65 @@ def line_under_the_writing(mask: np.ndarray, stroke: float) -> np.ndarray:
     for end in (slice(left * cell, cols[0] * cell), slice((cols[-1] + 1) * cell, right * cell)):
         line[down, end] = mask[down, end]
     return line
+
+
+def frames_round_the_writing(mask: np.ndarray) -> np.ndarray:
+    """Where frames drawn round the writing lie, such as a form's boxes for the digits of a number
+    (their grid cells, for the ink there and its faint edges to be dropped); none where there are
+    none. A frame is a piece of ink that is thin straight lines closing a box (a_frame) and holds
+    other ink; an empty box as big as one that does is a frame too (a box left blank on a form),
+    where a 0 drawn square alone is not. On crossing_lines' grid of about 128 cells a side."""
+    out = np.zeros_like(mask)
+    cell = max(1, max(mask.shape) // 128)
+    coarse = cells(mask, cell)
+    pieces, _ = ndimage.label(coarse, structure=np.ones((3, 3)))
+    boxes = ndimage.find_objects(pieces)
+    areas = np.array([(r.stop - r.start) * (c.stop - c.start) for r, c in boxes])
+    found, sizes, empty = np.zeros(coarse.shape, bool), [], []
+    for k in np.argsort(areas)[::-1][:MOST_FRAMES]:
+        rows, cols = boxes[k]
+        lines = a_frame(pieces[rows, cols] == k + 1)
+        if lines is None:
+            continue
+        if (coarse[rows, cols] & ~lines)[1:-1, 1:-1].sum() >= WRITTEN * lines.sum():  # writing inside
+            found[rows, cols] |= lines
+            sizes.append(areas[k])
+        else:
+            empty.append((areas[k], rows, cols, lines))
+    if not sizes:  # most pictures
+        return out
+    for area, rows, cols, lines in empty:
+        if any(abs(area - size) <= 0.4 * size for size in sizes):
+            found[rows, cols] |= lines
+    # A cell further each way: the lines' edges, which the writing's fainter ink (not `mask`'s) shows.
+    found = ndimage.binary_dilation(found, structure=np.ones((3, 3)))
+    frame = found.repeat(cell, axis=0).repeat(cell, axis=1)[: mask.shape[0], : mask.shape[1]]
+    out[: frame.shape[0], : frame.shape[1]] = frame
+    return out
+
+
+def a_frame(piece: np.ndarray) -> np.ndarray | None:
+    """The cells of a piece of ink (cropped to its box) that make a frame round its box, or None
+    where it is none: its rows or columns inked three-quarters of the way across (a line tilted a
+    little still counting) close the box (each side inked CLOSED of the way along), make up FRAME
+    of the piece, and the piece fills less than HOLLOW of its box: a digit never does all that."""
+    if len(piece) < 3 or len(piece[0]) < 3 or piece.mean() >= HOLLOW:
+        return None  # most pieces: a digit, which fills more of its box
+    smeared = piece | np.roll(piece, 1, axis=0) | np.roll(piece, -1, axis=0)
+    across = smeared.mean(axis=1) >= 0.75
+    smeared = piece | np.roll(piece, 1, axis=1) | np.roll(piece, -1, axis=1)
+    down = smeared.mean(axis=0) >= 0.75
+    lines = piece & (across[:, None] | down[None, :])
+    # Each side of the box is ink nearly all along: a frame's sides make the box (a tilt of a
+    # few degrees still stays within the sides' bands); a digit's curves leave gaps there.
+    depth = max(2, round(SIDE * min(piece.shape)))
+    sides = min(
+        piece[:depth].any(axis=0).mean(),
+        piece[-depth:].any(axis=0).mean(),
+        piece[:, :depth].any(axis=1).mean(),
+        piece[:, -depth:].any(axis=1).mean(),
+    )
+    return lines if sides >= CLOSED and lines.sum() >= FRAME * piece.sum() else None
 
 
 def cells(mask: np.ndarray, cell: int) -> np.ndarray:

@@ -27,7 +27,7 @@ from scipy import ndimage
 
 from mnist_cnn.digits import Halves, Place, find_digits, label_pieces
 from mnist_cnn.errors import UserError
-from mnist_cnn.lines import crossing_lines, line_under_the_writing
+from mnist_cnn.lines import crossing_lines, frames_round_the_writing, line_under_the_writing
 
 WORKING_SIZE = 768  # larger pictures are reduced to this first: more pixels only add noise and time
 BOX = 20  # MNIST's size-normalization box
@@ -245,7 +245,10 @@ def digits_on_paper(gray: np.ndarray, invert: str) -> list[Digit]:
     # the paper's level and of what lies near the digit; a deep shadow is weaker than them.
     residual = ink - paper
     strokes = residual > nth_brightest(np.maximum(residual, 0)) / 2
-    width = stroke_width(strokes)
+    # A form's box drawn round the digit is no stroke: its thin lines would make a marker's
+    # strokes seem thick enough to be taken for the paper.
+    frame = frames_round_the_writing(strokes)
+    width = stroke_width(strokes & ~frame)
     ink, noise = remove_background(ink, paper_under_strokes(ink, strokes, width), strokes)
     floor = max(NOISE_FLOOR, 8 * noise)
     threshold = ink_threshold(ink, floor)
@@ -253,6 +256,7 @@ def digits_on_paper(gray: np.ndarray, invert: str) -> list[Digit]:
     inked = ink > max(threshold / 2, floor / 2)
     lines = crossing_lines(inked)
     lines |= line_under_the_writing(inked & ~lines, width)
+    lines |= frame & inked
     if lines.any():  # ruled or squared paper, a table's edge, an underline: not the digit, often darker
         fringe = ndimage.binary_dilation(lines, iterations=2) & (ink <= threshold)  # the lines' faint edges
         ink = np.where(lines | fringe, 0, ink)

@@ -210,6 +210,26 @@ def test_an_underlined_number_is_read_as_its_digits_not_the_line(gap):
     assert all(d.box[3] - d.box[1] < 100 for d in digits), "each box its digit's, not reaching down to the line"
 
 
+def test_digits_written_in_a_row_of_boxes_are_read_each_in_its_box():
+    img = write([[SEVEN], [ONE], [*FOUR]])  # cells of 120 x 100 from x = 30, 150 apart, y = 30 to 130
+    draw = ImageDraw.Draw(img)
+    draw.rectangle((15, 12, 445, 148), outline=0, width=3)
+    for x in (158, 308):  # the walls between the boxes
+        draw.line([(x, 12), (x, 148)], fill=0, width=3)
+    digits = pictures.read_digits(img)
+    assert len(digits) == 3
+    assert all(d.box[3] - d.box[1] < 110 for d in digits), "each digit's own box, not the form's"
+
+
+def test_boxes_drawn_apart_one_left_blank_are_each_a_frame_the_blank_one_too():
+    img = write([[SEVEN], [ONE], []])
+    draw = ImageDraw.Draw(img)
+    for left in (15, 165, 315):  # three boxes 6 pixels apart, the last one empty
+        draw.rectangle((left, 12, left + 144, 148), outline=0, width=3)
+    digits = pictures.read_digits(img)
+    assert [d.box[2] < 160 for d in digits] == [True, False], "the 7 and the 1, no 0 for the blank box"
+
+
 def test_a_number_photographed_askew_is_still_one_line():
     digits = pictures.read_digits(write([[SEVEN], [ONE], [SEVEN], [ONE]], climb=45))
     assert len(digits) == 4 and lefts(digits) == sorted(lefts(digits))

@@ -210,6 +210,24 @@ def test_squared_paper_leaves_neither_its_crossings_nor_gaps_in_the_digit():
     assert np.abs(squared - clean).mean() < 15
 
 
+def test_a_box_drawn_round_the_digit_as_on_a_form_is_not_taken_for_it():
+    digit = draw_digit(size=(300, 300), box=(90, 60, 120, 180))  # a 7 with strokes 12 pixels wide
+    boxed = digit.copy()
+    ImageDraw.Draw(boxed).rectangle((60, 40, 240, 260), outline=0, width=3)  # thin, dark, clear of the 7
+    clean, boxed = pictures.preprocess(digit), pictures.preprocess(boxed)
+    assert_mnist_like(boxed)
+    assert np.abs(boxed - clean).mean() < 3, "the 7 alone, its strokes not hollowed by the box's thin lines"
+
+
+def test_a_0_drawn_square_is_not_taken_for_a_frame():
+    img = Image.new("L", (200, 240), 255)
+    ImageDraw.Draw(img).rectangle((50, 40, 150, 200), outline=0, width=8)
+    img.putpixel((100, 120), 0)  # a speck inside is not writing
+    digit = pictures.preprocess(img)
+    assert_mnist_like(digit)
+    assert ink_bbox(digit)[0] >= 18, "the whole square, as tall as a digit"
+
+
 @pytest.mark.parametrize("gap", [0, 20], ids=["touching", "apart"])
 def test_a_line_under_the_digit_running_on_past_it_is_not_taken_for_it(gap):
     digit = draw_digit(size=(300, 300), box=(90, 40, 120, 180))  # the 7's foot at y = 193
