@@ -1,5 +1,5 @@
 """Photos of digits on real stationery: plain, ruled and squared paper, a table beside the page,
-the whole sheet on a desk, shading, a line drawn under the digit.
+the whole sheet on a desk, shading, a line drawn under the digit, a form's box round it.
 
     python3 bench/paper.py --data mnist.npz --weights model.weights.h5
 
@@ -7,7 +7,8 @@ MNIST test digits are drawn 6x their size in dark ink on grey paper (400x300, mi
 then given the lines of ruled paper (every 45 px), of squared paper (every 30 px, both ways),
 a dark table along the left edge, a desk all round the sheet (tilted up to 3 degrees),
 shading from one side to the other, or a line drawn under the digit and running on past it at
-both ends (touching the digits that reach down to MNIST's box, apart from the others).
+both ends (touching the digits that reach down to MNIST's box, apart from the others), or a
+box drawn round the digit as on a form (3 px, as dark as the ink, clear of MNIST's box).
 predict.py reads every picture in one call; the script prints how many of each kind it read right.
 """
 
@@ -44,6 +45,9 @@ def stationery(page: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarr
     shaded = page - np.linspace(0, 120, page.shape[1])[None, :]
     underlined = page.copy()
     underlined[212:217, 90:310] -= 150  # MNIST's 20x20 box ends at y = 210 here
+    boxed = page.copy()
+    boxed[62:238, 112:288] -= 190  # 28 px round MNIST's 20x20 box (y 90-210, x 140-260)...
+    boxed[65:235, 115:285] += 190  # ...3 px wide
     return {
         "plain": page,
         "ruled": ruled,
@@ -52,6 +56,7 @@ def stationery(page: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarr
         "desk": desk,
         "shaded": shaded,
         "underlined": underlined,
+        "boxed": boxed,
     }
 
 
