@@ -244,11 +244,16 @@ def digits_on_paper(gray: np.ndarray, invert: str) -> list[Digit]:
     # The strongest ink against the block medians: the strokes, whose width sets the scale of
     # the paper's level and of what lies near the digit; a deep shadow is weaker than them.
     residual = ink - paper
-    strokes = residual > nth_brightest(np.maximum(residual, 0)) / 2
-    # A form's box drawn round the digit is no stroke: its thin lines would make a marker's
-    # strokes seem thick enough to be taken for the paper.
-    frame = frames_round_the_writing(strokes)
-    width = stroke_width(strokes & ~frame)
+    strongest = nth_brightest(np.maximum(residual, 0))
+    # A form's box drawn round the digit (looked for down to a quarter of the strongest ink, as a
+    # pencil digit in a printed box is fainter) is no stroke: its thin lines would make a marker's
+    # strokes seem thick enough to be taken for the paper, and its dark ones a pencil's too faint.
+    frame = frames_round_the_writing(residual > strongest / 4)
+    if frame.any():
+        residual = np.where(frame, 0, residual)
+        strongest = nth_brightest(np.maximum(residual, 0))
+    strokes = residual > strongest / 2
+    width = stroke_width(strokes)
     ink, noise = remove_background(ink, paper_under_strokes(ink, strokes, width), strokes)
     floor = max(NOISE_FLOOR, 8 * noise)
     threshold = ink_threshold(ink, floor)

@@ -219,6 +219,15 @@ def test_a_box_drawn_round_the_digit_as_on_a_form_is_not_taken_for_it():
     assert np.abs(boxed - clean).mean() < 3, "the 7 alone, its strokes not hollowed by the box's thin lines"
 
 
+def test_a_pencil_digit_in_a_dark_printed_box_is_read_though_fainter_than_the_box():
+    digit = draw_digit(size=(300, 300), box=(90, 60, 120, 180), ink=170, paper=250)
+    boxed = digit.copy()
+    ImageDraw.Draw(boxed).rectangle((60, 40, 240, 260), outline=0, width=3)
+    clean, boxed = pictures.preprocess(digit), pictures.preprocess(boxed)
+    assert_mnist_like(boxed)
+    assert np.abs(boxed - clean).mean() < 3
+
+
 def test_a_0_drawn_square_is_not_taken_for_a_frame():
     img = Image.new("L", (200, 240), 255)
     ImageDraw.Draw(img).rectangle((50, 40, 150, 200), outline=0, width=8)
