@@ -144,9 +144,13 @@ def frames_round_the_writing(mask: np.ndarray) -> np.ndarray:
     coarse = cells(mask, cell)
     pieces, _ = ndimage.label(coarse, structure=np.ones((3, 3)))
     boxes = ndimage.find_objects(pieces)
-    areas = np.array([(r.stop - r.start) * (c.stop - c.start) for r, c in boxes])
+    sides = np.array([(r.stop - r.start, c.stop - c.start) for r, c in boxes]).reshape(-1, 2)
+    areas = sides.prod(axis=1)
+    # A frame is among the widest pieces, and a box round writing is many cells a side: specks and
+    # strokes are not looked at (the noise of a photo's paper makes hundreds).
+    wide = (areas >= 0.25 * areas.max(initial=0)) & (sides.min(axis=1) >= 8)
     found, sizes, empty = np.zeros(coarse.shape, bool), [], []
-    for k in np.argsort(areas)[::-1][:MOST_FRAMES]:
+    for k in np.flatnonzero(wide)[np.argsort(areas[wide])[::-1]][:MOST_FRAMES]:
         rows, cols = boxes[k]
         lines = a_frame(pieces[rows, cols] == k + 1)
         if lines is None:
@@ -173,7 +177,7 @@ def a_frame(piece: np.ndarray) -> np.ndarray | None:
     where it is none: its rows or columns inked three-quarters of the way across (a line tilted a
     little still counting) close the box (each side inked CLOSED of the way along), make up FRAME
     of the piece, and the piece fills less than HOLLOW of its box: a digit never does all that."""
-    if len(piece) < 3 or len(piece[0]) < 3 or piece.mean() >= HOLLOW:
+    if piece.mean() >= HOLLOW:
         return None  # most pieces: a digit, which fills more of its box
     smeared = piece | np.roll(piece, 1, axis=0) | np.roll(piece, -1, axis=0)
     across = smeared.mean(axis=1) >= 0.75
