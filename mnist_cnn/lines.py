@@ -139,7 +139,6 @@ def frames_round_the_writing(mask: np.ndarray) -> np.ndarray:
     none. A frame is a piece of ink that is thin straight lines closing a box (a_frame) and holds
     other ink; an empty box as big as one that does is a frame too (a box left blank on a form),
     where a 0 drawn square alone is not. On crossing_lines' grid of about 128 cells a side."""
-    out = np.zeros_like(mask)
     cell = max(1, max(mask.shape) // 128)
     coarse = cells(mask, cell)
     pieces, _ = ndimage.label(coarse, structure=np.ones((3, 3)))
@@ -161,15 +160,14 @@ def frames_round_the_writing(mask: np.ndarray) -> np.ndarray:
         else:
             empty.append((areas[k], rows, cols, lines))
     if not sizes:  # most pictures
-        return out
+        return np.zeros_like(mask)
     for area, rows, cols, lines in empty:
         if any(abs(area - size) <= 0.4 * size for size in sizes):
             found[rows, cols] |= lines
     # A cell further each way: the lines' edges, which the writing's fainter ink (not `mask`'s) shows.
     found = ndimage.binary_dilation(found, structure=np.ones((3, 3)))
-    frame = found.repeat(cell, axis=0).repeat(cell, axis=1)[: mask.shape[0], : mask.shape[1]]
-    out[: frame.shape[0], : frame.shape[1]] = frame
-    return out
+    # The grid's last cells may be smaller (cells()): the repeated grid covers the picture, and more.
+    return found.repeat(cell, axis=0).repeat(cell, axis=1)[: mask.shape[0], : mask.shape[1]]
 
 
 def a_frame(piece: np.ndarray) -> np.ndarray | None:
