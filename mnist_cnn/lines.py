@@ -177,10 +177,10 @@ def a_frame(piece: np.ndarray) -> np.ndarray | None:
     of the piece, and the piece fills less than HOLLOW of its box: a digit never does all that."""
     if piece.mean() >= HOLLOW:
         return None  # most pieces: a digit, which fills more of its box
-    smeared = piece | np.roll(piece, 1, axis=0) | np.roll(piece, -1, axis=0)
-    across = smeared.mean(axis=1) >= 0.75
-    smeared = piece | np.roll(piece, 1, axis=1) | np.roll(piece, -1, axis=1)
-    down = smeared.mean(axis=0) >= 0.75
+    # Three cells thick, as crossing_lines' bands are; np.roll would wrap the box's top row round
+    # to its bottom, and a digit's foot there would count as a line.
+    across = ndimage.binary_dilation(piece, structure=np.ones((3, 1))).mean(axis=1) >= 0.75
+    down = ndimage.binary_dilation(piece, structure=np.ones((1, 3))).mean(axis=0) >= 0.75
     lines = piece & (across[:, None] | down[None, :])
     # Each side of the box is ink nearly all along: a frame's sides make the box (a tilt of a
     # few degrees still stays within the sides' bands); a digit's curves leave gaps there.
