@@ -199,6 +199,18 @@ def test_in_a_number_a_piece_must_lie_further_out_to_be_left_out():
     assert [p.is_digit for p in number] == [True, False]
 
 
+def test_in_a_number_a_piece_much_smaller_than_the_digits_beside_it_is_judged_as_a_lone_one():
+    four, seven = piece(0.3, 0.99, (0, 0, 20, 30)), piece(0.3, 0.99, (45, 0, 65, 30))
+    plus = piece(1.2, 0.9, (25, 8, 40, 23))  # half their height, and unsure: a + read as a 4
+    assert [p.is_digit for p in reading.judge([four, plus, seven])] == [True, False, True], "4+7: the + left out"
+    as_tall = replace(plus, digit=replace(plus.digit, box=(25, 2, 40, 28)))
+    assert all(p.is_digit for p in reading.judge([four, as_tall, seven])), "a digit as tall as the others stays"
+    flat = replace(plus, digit=replace(plus.digit, box=(25, 8, 50, 23)))
+    assert all(p.is_digit for p in reading.judge([four, flat, seven])), "a flat 0 written small stays"
+    below = replace(plus, digit=replace(plus.digit, line=1))
+    assert all(p.is_digit for p in reading.judge([four, below, seven])), "on a line of its own, it is a number's"
+
+
 def test_text_counts_the_marks_left_out_of_a_number():
     assert reading.format_reading(reading.judge([piece(2.0, 0.9)])) == "not a digit"
     number = reading.judge([piece(0.1, 0.99), piece(3.0, 0.5), piece(0.2, 0.97)])
