@@ -19,7 +19,8 @@ catches, it prints what each refuses of real digits: MNIST test, the handwriting
 digits, and, with --realworld, real people's pictures of digits. Last, how many of the signs
 written between two digits (4+7, 4%7, ...) predict.py leaves out of the number, and how many
 numbers written with a minus sign, a decimal point, a comma or a dash (-7, 3.14, 1,000, 12-05)
-it reads digit for digit, the mark left out and said so.
+or with a unit (12cm, 5kg, $5, 25%) it reads digit for digit, what is not a digit left out and
+said so.
 """
 
 import csv
@@ -38,11 +39,12 @@ from mnist_cnn.batches import prepare
 from mnist_cnn.errors import UserError
 from mnist_cnn.mnist import load_mnist, split_validation
 from mnist_cnn.pictures import Digit
-from mnist_cnn.reading import Reader, judge
+from mnist_cnn.reading import Piece, Reader, judge
 
 LETTERS = "ACEFHKMNPRTUVWXYacdefhkmnprtuvwxy"  # none of them shaped like a digit
 SIGNS = "+=%/()#$*x?&@"  # written between two digits, as in a sum, a date, a price
 MARKED = ("-7", "-12", "3.14", "0.5", "1,000", "2,50", "12-05", "7-3")  # numbers with a mark among their digits
+UNITS = ("12cm", "5kg", "30km", "7h", "$5", "25%")  # numbers with a unit
 CANVAS = 300
 
 
@@ -258,48 +260,44 @@ def main() -> None:
     for label, values in rows.items():
         print(f"  {label:32s}" + "".join(f"{values[n]:13.1%}" for n in ("predict.py", *NAMES)))
     print(f"  signs between two digits, left out of the number by predict.py: {signs_left_out(reader):.1%}")
-    digits_right, said = marks_in_numbers(reader)
+    digits_right, said = left_out_in_numbers(reader, MARKED)
     print(
         f"  numbers with a mark (-7, 3.14, 1,000, 12-05): digits read exactly {digits_right:.1%}, mark said {said:.1%}"
     )
+    digits_right, said = left_out_in_numbers(reader, UNITS)
+    print(f"  numbers with a unit (12cm, 5kg, $5, 25%): digits read exactly {digits_right:.1%}, unit said {said:.1%}")
+
+
+def written_in_fonts(reader: Reader, texts: tuple[str, ...]) -> list[tuple[str, list[Piece]]]:
+    """Each of `texts` written in each handwriting font, and its pieces as predict.py judges them."""
+    fonts = installed_fonts()
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = []
+        for font in fonts:
+            for n, text in enumerate(texts):
+                paths.append(Path(tmp) / f"{font.stem}-{n}.png")
+                written(font, text).save(paths[-1])
+        found = pieces(paths)
+    return [(text, judge(reader.read(digits))) for text, digits in zip(texts * len(fonts), found, strict=True)]
 
 
 def signs_left_out(reader: Reader) -> float:
     """The share of the numbers 4?7 (SIGNS in each handwriting font) that predict.py reads as two
     digits, the sign left out."""
-    fonts = installed_fonts()
-    with tempfile.TemporaryDirectory() as tmp:
-        paths = []
-        for font in fonts:
-            for n, sign in enumerate(SIGNS):
-                paths.append(Path(tmp) / f"{font.stem}-{n}.png")
-                written(font, f"4{sign}7").save(paths[-1])
-        found = pieces(paths)
-    return float(np.mean([sum(p.is_digit for p in judge(reader.read(digits))) == 2 for digits in found]))
+    read = written_in_fonts(reader, tuple(f"4{sign}7" for sign in SIGNS))
+    return float(np.mean([sum(p.is_digit for p in r) == 2 for _, r in read]))
 
 
-def marks_in_numbers(reader: Reader) -> tuple[float, float]:
-    """Of the numbers MARKED in each handwriting font: the share whose digits predict.py reads
-    exactly (the mark neither read as a digit nor making the whole no digit), and the share of
-    those where it says a mark was left out."""
-    fonts = installed_fonts()
-    texts = [text for _ in fonts for text in MARKED]
-    with tempfile.TemporaryDirectory() as tmp:
-        paths = []
-        for font in fonts:
-            for n, text in enumerate(MARKED):
-                paths.append(Path(tmp) / f"{font.stem}-{n}.png")
-                written(font, text).save(paths[-1])
-        found = pieces(paths)
-    read = [judge(reader.read(digits)) for digits in found]
+def left_out_in_numbers(reader: Reader, texts: tuple[str, ...]) -> tuple[float, float]:
+    """Of `texts` (numbers with marks or units) in each handwriting font: the share whose digits
+    predict.py reads exactly (what is not a digit neither read as one nor making the whole no
+    digit), and the share of those where it says something was left out."""
+    read = written_in_fonts(reader, texts)
     right = np.array(
-        [
-            "".join(str(p.answer) for p in r if p.is_digit) == "".join(filter(str.isdigit, t))
-            for r, t in zip(read, texts, strict=True)
-        ]
+        ["".join(str(p.answer) for p in r if p.is_digit) == "".join(filter(str.isdigit, t)) for t, r in read]
     )
-    said = np.array([any(not p.is_digit for p in r) for r in read])
-    return float(right.mean()), float(said[right].mean())
+    said = np.array([any(not p.is_digit for p in r) for _, r in read])
+    return float(right.mean()), float(said[right].mean()) if right.any() else 0.0
 
 
 if __name__ == "__main__":
