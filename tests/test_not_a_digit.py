@@ -51,7 +51,7 @@ def test_a_mark_is_drawn_as_a_mark_left_out_not_as_the_digit_it_is_closest_to():
     assert ax.get_title() == "a mark, left out"
 
 
-def test_a_lone_digit_with_a_mark_beside_it_is_read_alone_only_where_whole_it_is_no_digit():
+def test_a_lone_digit_with_a_mark_beside_it_is_read_alone_where_whole_it_is_no_digit_or_lies_far_out():
     mark = piece(0.1, 0.99, (0, 0, 10, 10))
     mark = replace(mark, digit=replace(mark.digit, mark=True))
     marked = replace(piece(1.5, 0.9, (0, 0, 40, 20)), halves=(piece(0.4, 0.95, (15, 0, 40, 20)), mark))
@@ -61,8 +61,12 @@ def test_a_lone_digit_with_a_mark_beside_it_is_read_alone_only_where_whole_it_is
         ((0, 0, 10, 10), False),
     ]
     assert reading.format_reading(reading.judge([marked])) == "3 (95.0%); 1 mark left out, not a digit"
-    whole = replace(marked, novelty=0.8)  # a 4 whose bar broke off: a digit whole, and read whole
+    whole = replace(marked, novelty=0.7)  # a 4 whose bar broke off: a digit whole, and read whole
     assert [(p.digit.box, p.is_digit) for p in reading.judge([whole])] == [((0, 0, 40, 20), True)]
+    read_past = replace(marked, novelty=0.9, halves=(piece(0.3, 0.99, (15, 0, 40, 20)), mark))  # "-7" read as 7
+    assert [p.is_digit for p in reading.judge([read_past])] == [True, False], "the 7 alone, the minus said"
+    other = replace(read_past, probabilities=np.roll(read_past.probabilities, 1))  # whole, a 4; alone, a 3
+    assert [p.digit.box for p in reading.judge([other])] == [(0, 0, 40, 20)], "a different digit: read whole"
 
 
 def test_a_group_read_surer_as_two_digits_than_as_one_is_read_as_two():
