@@ -211,6 +211,8 @@ def test_in_a_number_a_piece_much_smaller_than_the_digits_beside_it_is_judged_as
     assert all(p.is_digit for p in reading.judge([four, as_tall, seven])), "a digit as tall as the others stays"
     flat = replace(plus, digit=replace(plus.digit, box=(25, 8, 50, 23)))
     assert all(p.is_digit for p in reading.judge([four, flat, seven])), "a flat 0 written small stays"
+    dash = replace(plus, digit=replace(plus.digit, box=(25, 13, 50, 18)))
+    assert [p.is_digit for p in reading.judge([four, dash, seven])] == [True, False, True], "a dash cut off a digit"
     below = replace(plus, digit=replace(plus.digit, line=1))
     assert all(p.is_digit for p in reading.judge([four, below, seven])), "on a line of its own, it is a number's"
 
