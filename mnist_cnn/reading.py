@@ -153,7 +153,7 @@ def small_beside(piece: Piece, pieces: list[Piece]) -> bool:
     if not others:
         return False
     left, _, right, _ = piece.digit.box
-    share = height(piece) / float(np.median(others))
+    share = height(piece) / max(float(np.median(others)), 1.0)
     return (share < SMALL and right - left <= SQUARE * height(piece)) or share < TINY
 
 
