@@ -17,6 +17,7 @@ HOLLOW = 0.35  # ...it fills less than this share of its box (a 3-pixel box roun
 WRITTEN = 0.1  # ...and inside it lie other cells of ink, at least this share of its lines' (not a speck)
 SIDE, CLOSED = 0.06, 0.9  # the bands along the box's sides, this share of it deep, are this much inked along
 MOST_FRAMES = 16  # the widest pieces looked at as frames: a date's eight boxes, with room to spare
+ACROSS = 0.75  # a line's rows, three cells thick, are inked this share of the way along it
 
 
 def crossing_lines(mask: np.ndarray) -> np.ndarray:
@@ -45,9 +46,8 @@ def band_rows(mask: np.ndarray, cell: int) -> np.ndarray:
     n = len(mask)
     if n < 3 * cell or not (mask[:, :cell].any() and mask[:, -cell:].any()):
         return np.zeros(n, bool)  # too short for a band, or no ink at one of its edges: most pictures
-    coarse = cells(mask, cell)
-    inked = coarse[:-2] | coarse[1:-1] | coarse[2:]  # three cells thick
-    band = inked[:, 0] & inked[:, -1] & (inked.mean(axis=1) >= 0.75)
+    inked = three_thick(cells(mask, cell))[1:-1]  # each row with both its neighbours
+    band = inked[:, 0] & inked[:, -1] & (inked.mean(axis=1) >= ACROSS)
     return (np.convolve(band, np.ones(3)) > 0).repeat(cell)[:n]
 
 
@@ -58,14 +58,12 @@ def band_ink(mask: np.ndarray, bands: np.ndarray, strokes: np.ndarray, cell: int
     if not bands.any():  # most pictures: nothing to smear the mask for
         return out
     half = 6 * cell
-    # A line's fringe, or a line tilted a little, is inked along the band a row up or down.
-    padded = np.pad(mask, ((1, 1), (0, 0)))
-    smeared = padded[:-2] | padded[1:-1] | padded[2:]
+    smeared = three_thick(mask)  # a line's fringe, or a line tilted a little, is inked a row up or down
     edges = np.flatnonzero(np.diff(np.concatenate([[0], bands.astype(np.int8), [0]])))
     for top, bottom in zip(edges[::2], edges[1::2], strict=True):
         # A stroke of the digit that only reaches into the band runs along it for a short way.
         sums = np.pad(smeared[top:bottom], ((0, 0), (half + 1, half)), mode="edge").cumsum(axis=1, dtype=np.int32)
-        along = sums[:, 2 * half + 1 :] - sums[:, : -2 * half - 1] >= 0.75 * (2 * half + 1)
+        along = sums[:, 2 * half + 1 :] - sums[:, : -2 * half - 1] >= ACROSS * (2 * half + 1)
         above, below = strokes[max(0, top - 2) : top].any(axis=0), strokes[bottom : bottom + 2].any(axis=0)
         out[top:bottom] = mask[top:bottom] & along & ~(above & below)
     return out
@@ -95,7 +93,7 @@ def line_under_the_writing(mask: np.ndarray, stroke: float) -> np.ndarray:
     bottom_rows = coarse[low : inked_rows[-1] + 1]
     if len(bottom_rows) < 3:
         return none
-    inked = bottom_rows[:-2] | bottom_rows[1:-1] | bottom_rows[2:]  # three cells thick: a line tilted a little
+    inked = three_thick(bottom_rows)[1:-1]  # a line tilted a little
     # The longest run of inked cells in those rows is the only candidate.
     edges = np.diff(np.pad(inked, ((0, 0), (1, 1))).astype(np.int8), axis=1)
     rows, starts = np.nonzero(edges == 1)
@@ -105,7 +103,7 @@ def line_under_the_writing(mask: np.ndarray, stroke: float) -> np.ndarray:
     k = np.argmax(runs)
     row, left, right = rows[k], starts[k], starts[k] + runs[k]
     # The line's rows: from `row`, on up and down while rows are inked along most of the run.
-    along = inked[:, left:right].mean(axis=1) >= 0.75
+    along = inked[:, left:right].mean(axis=1) >= ACROSS
     top, bottom = row, row
     while top > 0 and along[top - 1]:
         top -= 1
@@ -177,10 +175,9 @@ def a_frame(piece: np.ndarray) -> np.ndarray | None:
     of the piece, and the piece fills less than HOLLOW of its box: a digit never does all that."""
     if piece.mean() >= HOLLOW:
         return None  # most pieces: a digit, which fills more of its box
-    # Three cells thick, as crossing_lines' bands are; np.roll would wrap the box's top row round
-    # to its bottom, and a digit's foot there would count as a line.
-    across = ndimage.binary_dilation(piece, structure=np.ones((3, 1))).mean(axis=1) >= 0.75
-    down = ndimage.binary_dilation(piece, structure=np.ones((1, 3))).mean(axis=0) >= 0.75
+    # Three cells thick, as crossing_lines' bands are.
+    across = three_thick(piece).mean(axis=1) >= ACROSS
+    down = three_thick(piece.T).mean(axis=1) >= ACROSS
     lines = piece & (across[:, None] | down[None, :])
     # Each side of the box is ink nearly all along: a frame's sides make the box (a tilt of a
     # few degrees still stays within the sides' bands); a digit's curves leave gaps there.
@@ -192,6 +189,13 @@ def a_frame(piece: np.ndarray) -> np.ndarray | None:
         piece[:, -depth:].any(axis=1).mean(),
     )
     return lines if sides >= CLOSED and lines.sum() >= FRAME * piece.sum() else None
+
+
+def three_thick(mask: np.ndarray) -> np.ndarray:
+    """Each row of `mask` with the rows above and below it (none beyond its edges, which np.roll
+    would wrap round: a box's top row would count its bottom row's ink)."""
+    padded = np.pad(mask, ((1, 1), (0, 0)))
+    return padded[:-2] | padded[1:-1] | padded[2:]
 
 
 def cells(mask: np.ndarray, cell: int) -> np.ndarray:
