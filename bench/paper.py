@@ -8,7 +8,8 @@ then given the lines of ruled paper (every 45 px), of squared paper (every 30 px
 a dark table along the left edge, a desk all round the sheet (tilted up to 3 degrees),
 shading from one side to the other, or a line drawn under the digit and running on past it at
 both ends (touching the digits that reach down to MNIST's box, apart from the others), or a
-box drawn round the digit as on a form (3 px, as dark as the ink, clear of MNIST's box).
+box drawn round the digit as on a form (3 px, as dark as the ink, clear of MNIST's box), or one
+half as tall as MNIST's box, which the digit overflows above and below, its lines crossing it.
 predict.py reads every picture in one call; the script prints how many of each kind it read right.
 """
 
@@ -48,6 +49,9 @@ def stationery(page: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarr
     boxed = page.copy()
     boxed[62:238, 112:288] -= 190  # 28 px round MNIST's 20x20 box (y 90-210, x 140-260)...
     boxed[65:235, 115:285] += 190  # ...3 px wide
+    overflowing = page.copy()
+    overflowing[120:180, 112:288] -= 190  # a box the digit is written too big for: its lines cross it
+    overflowing[123:177, 115:285] += 190
     return {
         "plain": page,
         "ruled": ruled,
@@ -57,6 +61,7 @@ def stationery(page: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarr
         "shaded": shaded,
         "underlined": underlined,
         "boxed": boxed,
+        "overflowing": overflowing,
     }
 
 

@@ -18,6 +18,11 @@ WRITTEN = 0.1  # ...and inside it lie other cells of ink, at least this share of
 SIDE, CLOSED = 0.06, 0.9  # the bands along the box's sides, this share of it deep, are this much inked along
 MOST_FRAMES = 16  # the widest pieces looked at as frames: a date's eight boxes, with room to spare
 ACROSS = 0.75  # a line's rows, three cells thick, are inked this share of the way along it
+# A frame's lines between its sides (a row of boxes' walls) are at most WALL times as wide as they.
+# Of bench/paper.py's digits overflowing their box, 1 read 56 of 100 and 2 read 40 (before writing
+# was looked for inside the box only: 39 since), but 1 kept the inner walls of a row of boxes that
+# touch, read as 1s; 2.5 read 35, taking more of the digits' strokes for walls.
+WALL = 2
 
 
 def crossing_lines(mask: np.ndarray) -> np.ndarray:
@@ -135,8 +140,9 @@ def frames_round_the_writing(mask: np.ndarray) -> np.ndarray:
     """Where frames drawn round the writing lie, such as a form's boxes for the digits of a number
     (their grid cells, for the ink there and its faint edges to be dropped); none where there are
     none. A frame is a piece of ink that is thin straight lines closing a box (a_frame) and holds
-    other ink; an empty box as big as one that does is a frame too (a box left blank on a form),
-    where a 0 drawn square alone is not. On crossing_lines' grid of about 128 cells a side."""
+    other ink inside its lines (a digit too big for it may stick out past them); an empty box as
+    big as one that does is a frame too (a box left blank on a form), where a 0 drawn square alone
+    is not. On crossing_lines' grid of about 128 cells a side."""
     cell = max(1, max(mask.shape) // 128)
     coarse = cells(mask, cell)
     pieces, _ = ndimage.label(coarse, structure=np.ones((3, 3)))
@@ -152,7 +158,9 @@ def frames_round_the_writing(mask: np.ndarray) -> np.ndarray:
         lines = a_frame(pieces[rows, cols] == k + 1)
         if lines is None:
             continue
-        if (coarse[rows, cols] & ~lines)[1:-1, 1:-1].sum() >= WRITTEN * lines.sum():  # writing inside
+        ys, xs = np.nonzero(lines)  # inside the lines' own box, not the piece's: a digit may stick out
+        inside = (coarse[rows, cols] & ~lines)[ys.min() + 1 : ys.max(), xs.min() + 1 : xs.max()]
+        if inside.sum() >= WRITTEN * lines.sum():  # writing inside
             found[rows, cols] |= lines
             sizes.append(areas[k])
         else:
@@ -172,23 +180,53 @@ def a_frame(piece: np.ndarray) -> np.ndarray | None:
     """The cells of a piece of ink (cropped to its box) that make a frame round its box, or None
     where it is none: its rows or columns inked three-quarters of the way across (a line tilted a
     little still counting) close the box (each side inked CLOSED of the way along), make up FRAME
-    of the piece, and the piece fills less than HOLLOW of its box: a digit never does all that."""
+    of the ink in the box, and the piece fills less than HOLLOW of its own box: a digit never does
+    all that."""
     if piece.mean() >= HOLLOW:
         return None  # most pieces: a digit, which fills more of its box
-    # Three cells thick, as crossing_lines' bands are.
-    across = three_thick(piece).mean(axis=1) >= ACROSS
-    down = three_thick(piece.T).mean(axis=1) >= ACROSS
-    lines = piece & (across[:, None] | down[None, :])
+    # Three cells thick, as crossing_lines' bands are. The box lies between the outermost rows
+    # inked across, and the columns inked down the height between them: a digit written too big
+    # for its box sticks out past its lines, part of the piece. Those rows and columns span most
+    # of the piece, where a 4's bar and stem alone would make a small box of their own.
+    across = box_lines(three_thick(piece).mean(axis=1) >= ACROSS)
+    rows = np.flatnonzero(across)
+    if not rows.size or rows[-1] - rows[0] < len(piece) / 2:
+        return None
+    inside = slice(rows[0], rows[-1] + 1)
+    down = box_lines(three_thick(piece[inside].T).mean(axis=1) >= ACROSS)
+    cols = np.flatnonzero(down)
+    if not cols.size or cols[-1] - cols[0] < len(down) / 2:
+        return None
+    lines = piece & across[:, None]
+    lines[inside] |= piece[inside] & down[None, :]
+    in_box = inside, slice(cols[0], cols[-1] + 1)
+    box = piece[in_box]
     # Each side of the box is ink nearly all along: a frame's sides make the box (a tilt of a
     # few degrees still stays within the sides' bands); a digit's curves leave gaps there.
-    depth = max(2, round(SIDE * min(piece.shape)))
+    depth = max(2, round(SIDE * min(box.shape)))
     sides = min(
-        piece[:depth].any(axis=0).mean(),
-        piece[-depth:].any(axis=0).mean(),
-        piece[:, :depth].any(axis=1).mean(),
-        piece[:, -depth:].any(axis=1).mean(),
+        box[:depth].any(axis=0).mean(),
+        box[-depth:].any(axis=0).mean(),
+        box[:, :depth].any(axis=1).mean(),
+        box[:, -depth:].any(axis=1).mean(),
     )
-    return lines if sides >= CLOSED and lines.sum() >= FRAME * piece.sum() else None
+    return lines if sides >= CLOSED and lines[in_box].sum() >= FRAME * box.sum() else None
+
+
+def box_lines(lines: np.ndarray) -> np.ndarray:
+    """The runs of True in a row of booleans (rows or columns inked across) that may be a box's
+    lines: the first and the last (its two sides), and those between them no more than WALL times
+    as wide (the walls of a row of boxes, two side by side where the boxes touch; not a digit's
+    stroke written down or across the box, which is wider)."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[False], lines, [False]]).astype(np.int8)))
+    starts, ends = edges[::2], edges[1::2]
+    out = np.zeros_like(lines)
+    if not starts.size:
+        return out
+    widest = WALL * max(ends[0] - starts[0], ends[-1] - starts[-1])
+    for k, (start, end) in enumerate(zip(starts, ends, strict=True)):
+        out[start:end] = k in (0, len(starts) - 1) or end - start <= widest
+    return out
 
 
 def three_thick(mask: np.ndarray) -> np.ndarray:

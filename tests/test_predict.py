@@ -219,6 +219,26 @@ def test_a_box_drawn_round_the_digit_as_on_a_form_is_not_taken_for_it():
     assert np.abs(boxed - clean).mean() < 3, "the 7 alone, its strokes not hollowed by the box's thin lines"
 
 
+def test_a_digit_written_too_big_for_its_box_is_read_without_the_box():
+    digit = draw_digit(size=(300, 300), box=(90, 60, 120, 180))  # a 7 from y = 90 to 240
+    boxed = digit.copy()
+    ImageDraw.Draw(boxed).rectangle((60, 120, 240, 190), outline=0, width=3)  # its bar above, its foot below
+    clean, boxed = pictures.preprocess(digit), pictures.preprocess(boxed)
+    assert_mnist_like(boxed)
+    assert ink_bbox(boxed) == ink_bbox(clean), "the 7's own box, not the form's"
+    assert np.abs(boxed - clean).mean() < 12, "the 7, cut only where the box's lines crossed it"
+
+
+def test_a_9_drawn_square_is_not_taken_for_a_box_with_writing_under_it():
+    img = Image.new("L", (300, 300), 255)
+    draw = ImageDraw.Draw(img)
+    draw.rectangle((100, 40, 200, 160), outline=0, width=8)  # its loop, a box of its own...
+    draw.line([(196, 160), (196, 260)], fill=0, width=8)  # ...with its tail under it, and nothing inside
+    digit = pictures.preprocess(img)[..., 0]
+    assert ink_bbox(digit[..., None])[0] == 20, "the whole 9"
+    assert (digit[:14, :14] > 127).any(), "its loop's left side kept"
+
+
 def test_a_pencil_digit_in_a_dark_printed_box_is_read_though_fainter_than_the_box():
     digit = draw_digit(size=(300, 300), box=(90, 60, 120, 180), ink=170, paper=250)
     boxed = digit.copy()
