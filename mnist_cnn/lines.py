@@ -158,9 +158,11 @@ def frames_round_the_writing(mask: np.ndarray) -> np.ndarray:
         lines = a_frame(pieces[rows, cols] == k + 1)
         if lines is None:
             continue
-        ys, xs = np.nonzero(lines)  # inside the lines' own box, not the piece's: a digit may stick out
-        inside = (coarse[rows, cols] & ~lines)[ys.min() + 1 : ys.max(), xs.min() + 1 : xs.max()]
-        if inside.sum() >= WRITTEN * lines.sum():  # writing inside
+        # Writing inside the lines' own box (a digit may stick out of it), a cell or more off them:
+        # the cells beside a tilted line that its rows or columns miss are the line's, not writing.
+        ys, xs = np.nonzero(lines)
+        off_lines = coarse[rows, cols] & ~ndimage.binary_dilation(lines, structure=np.ones((3, 3)))
+        if off_lines[ys.min() + 1 : ys.max(), xs.min() + 1 : xs.max()].sum() >= WRITTEN * lines.sum():
             found[rows, cols] |= lines
             sizes.append(areas[k])
         else:

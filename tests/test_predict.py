@@ -239,6 +239,13 @@ def test_a_9_drawn_square_is_not_taken_for_a_box_with_writing_under_it():
     assert (digit[:14, :14] > 127).any(), "its loop's left side kept"
 
 
+def test_a_square_drawn_a_little_tilted_with_nothing_in_it_is_not_taken_for_a_frame():
+    img = Image.new("L", (300, 300), 255)
+    ImageDraw.Draw(img).polygon([(70, 70), (210, 60), (218, 200), (78, 210)], outline=0, width=9)
+    digit = pictures.preprocess(img)[..., 0]
+    assert ink_bbox(digit[..., None]) == (20, 20), "the whole square, its sides not dropped as a box's"
+
+
 def test_a_pencil_digit_in_a_dark_printed_box_is_read_though_fainter_than_the_box():
     digit = draw_digit(size=(300, 300), box=(90, 60, 120, 180), ink=170, paper=250)
     boxed = digit.copy()
