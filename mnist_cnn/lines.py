@@ -19,9 +19,9 @@ SIDE, CLOSED = 0.06, 0.9  # the bands along the box's sides, this share of it de
 MOST_FRAMES = 16  # the widest pieces looked at as frames: a date's eight boxes, with room to spare
 ACROSS = 0.75  # a line's rows, three cells thick, are inked this share of the way along it
 # A frame's lines between its sides (a row of boxes' walls) are at most WALL times as wide as they.
-# Of bench/paper.py's digits overflowing their box, 1 read 56 of 100 and 2 read 40 (before writing
-# was looked for inside the box only: 39 since), but 1 kept the inner walls of a row of boxes that
-# touch, read as 1s; 2.5 read 35, taking more of the digits' strokes for walls.
+# Of bench/paper.py's digits overflowing their box, 1 read 56 of 100 and 2 read 40, but 1 kept the
+# inner walls of a row of boxes that touch, read as 1s; 2.5 read 35, taking more of the digits'
+# strokes for walls. (Measured before the writing was looked for off the lines only; 40 still.)
 WALL = 2
 
 
