@@ -64,8 +64,7 @@ def band_ink(mask: np.ndarray, bands: np.ndarray, strokes: np.ndarray, cell: int
         return out
     half = 6 * cell
     smeared = three_thick(mask)  # a line's fringe, or a line tilted a little, is inked a row up or down
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], bands.astype(np.int8), [0]])))
-    for top, bottom in zip(edges[::2], edges[1::2], strict=True):
+    for top, bottom in zip(*runs(bands), strict=True):
         # A stroke of the digit that only reaches into the band runs along it for a short way.
         sums = np.pad(smeared[top:bottom], ((0, 0), (half + 1, half)), mode="edge").cumsum(axis=1, dtype=np.int32)
         along = sums[:, 2 * half + 1 :] - sums[:, : -2 * half - 1] >= ACROSS * (2 * half + 1)
@@ -220,8 +219,7 @@ def box_lines(lines: np.ndarray) -> np.ndarray:
     lines: the first and the last (its two sides), and those between them no more than WALL times
     as wide (the walls of a row of boxes, two side by side where the boxes touch; not a digit's
     stroke written down or across the box, which is wider)."""
-    edges = np.flatnonzero(np.diff(np.concatenate([[False], lines, [False]]).astype(np.int8)))
-    starts, ends = edges[::2], edges[1::2]
+    starts, ends = runs(lines)
     out = np.zeros_like(lines)
     if not starts.size:
         return out
@@ -229,6 +227,12 @@ def box_lines(lines: np.ndarray) -> np.ndarray:
     for k, (start, end) in enumerate(zip(starts, ends, strict=True)):
         out[start:end] = k in (0, len(starts) - 1) or end - start <= widest
     return out
+
+
+def runs(flags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each run of True in a row of booleans starts, and where it ends (one past its last)."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], flags.astype(np.int8), [0]])))
+    return edges[::2], edges[1::2]
 
 
 def three_thick(mask: np.ndarray) -> np.ndarray:
