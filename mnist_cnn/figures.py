@@ -59,8 +59,14 @@ def draw_prediction(fig, path: Path, picture: Image.Image, pieces: list) -> None
         grid = fig.add_gridspec(3, len(pieces), height_ratios=[2, 1, 1])
         draw_picture(fig.add_subplot(grid[0, :]), path, picture, pieces)
         for n, piece in enumerate(pieces):
-            draw_seen(fig.add_subplot(grid[1, n]), piece.digit.image, f"piece {n + 1} (28x28)", piece.why)
-            draw_bars(fig.add_subplot(grid[2, n]), piece, "")
+            # Each column is 1.6 inches wide: the colours' legend once, for the row, and the bars'
+            # axis labels on the first column only, or the titles and labels run into each other.
+            seen_ax, bars_ax = fig.add_subplot(grid[1, n]), fig.add_subplot(grid[2, n])
+            draw_seen(seen_ax, piece.digit.image, f"piece {n + 1}", piece.why, legend=False)
+            draw_bars(bars_ax, piece, "", labels=n == 0)
+            bars_ax.tick_params(labelsize=7)
+        if any(piece.why is not None for piece in pieces):
+            fig.supxlabel("what the network saw of each piece (28x28): red, the ink for its answer; blue, against it")
     fig.tight_layout()
 
 
@@ -84,20 +90,22 @@ def draw_picture(ax, path: Path, picture: Image.Image, pieces: list) -> None:
         ax.text(left, top, label, color=color, fontsize=11 if piece.is_digit else 8, va="bottom")
 
 
-def draw_seen(ax, image: np.ndarray, title: str, why: np.ndarray | None = None) -> None:
+def draw_seen(ax, image: np.ndarray, title: str, why: np.ndarray | None = None, legend: bool = True) -> None:
     """The 28x28 the network saw; with `why` (reading.Reader.why), the ink that pushed it toward its
-    answer tinted red and the ink that pushed it away tinted blue, the stronger the deeper."""
+    answer tinted red and the ink that pushed it away tinted blue, the stronger the deeper, and
+    under the title, unless the figure says it once, which is which (`legend`)."""
     ax.imshow(image[..., 0], cmap="gray", vmin=0, vmax=255, interpolation="nearest")
     if why is not None and np.abs(why).max() > 0:
         strength = np.abs(why) / np.abs(why).max()
         ax.imshow(why, cmap="bwr", vmin=-np.abs(why).max(), vmax=np.abs(why).max(), alpha=0.85 * strength)
-        title += "\nred: for the answer, blue: against"
+        if legend:
+            title += "\nred: for the answer, blue: against"
     ax.set_title(title, fontsize=9)
     ax.set_xticks([])
     ax.set_yticks([])
 
 
-def draw_bars(ax, piece, title: str) -> None:
+def draw_bars(ax, piece, title: str, labels: bool = True) -> None:
     """Ten bars, the most likely digit's in orange, titled with it and its probability, or with
     'not a digit' and the closest digit when the piece is not one (a mark beside the digits: so)."""
     best, probabilities = piece.answer, piece.probabilities
@@ -105,8 +113,9 @@ def draw_bars(ax, piece, title: str) -> None:
     ax.bar(range(10), probabilities, color=colors)
     ax.set_xticks(range(10))
     ax.set_ylim(0, 1)
-    ax.set_xlabel("digit")
-    ax.set_ylabel("probability")
+    if labels:  # the axes' names: left out beside a first column that has them
+        ax.set_xlabel("digit")
+        ax.set_ylabel("probability")
     answer = f"{best} ({probabilities[best]:.1%})" if piece.is_digit else f"not a digit (closest {best})"
     if piece.digit.mark:  # a dash or a point beside the digits: left out whatever the network makes of it
         answer = "a mark, left out"

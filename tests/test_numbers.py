@@ -369,3 +369,24 @@ def test_preview_of_a_number_shows_each_digit(tmp_path, untrained_weights):
     assert predict.main(args) == 0
     with Image.open(tmp_path / "why.png") as figure:
         assert figure.format == "PNG" and figure.height > 600  # the picture above a column per digit
+
+
+def test_the_figure_of_a_long_number_keeps_its_titles_and_labels_apart(tmp_path):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from mnist_cnn import figures
+    from mnist_cnn.reading import Piece
+
+    img = write([[SEVEN], [ONE]] * 3)
+    digits = pictures.read_digits(img)
+    assert len(digits) == 6
+    rng = np.random.default_rng(0)
+    pieces = [Piece(d, rng.dirichlet(np.ones(10)), why=rng.normal(size=(28, 28))) for d in digits]
+    fig = Figure(figsize=figures.prediction_size(pieces))
+    figures.draw_prediction(fig, tmp_path / "n.png", img, pieces)
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    texts = [t for ax in fig.axes for t in (ax.title, ax.xaxis.label, ax.yaxis.label) if t.get_text()]
+    boxes = [t.get_window_extent(renderer) for t in texts + fig.texts]
+    overlapping = [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1 :] if a.overlaps(b)]
+    assert not overlapping
