@@ -177,6 +177,30 @@ def frames_round_the_writing(mask: np.ndarray) -> np.ndarray:
     return found.repeat(cell, axis=0).repeat(cell, axis=1)[: mask.shape[0], : mask.shape[1]]
 
 
+def strokes_across(frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The pixels of `frame` (frames_round_the_writing) that a stroke crosses: those with ink of
+    `mask` just past the frame on both sides, above and below or left and right, as where a digit
+    too big for its box runs out over its lines. Like band_ink's for ruled paper, they are the
+    digit's, not the box's."""
+    outside = mask & ~frame
+    return frame & (
+        (beyond(frame, outside, 0, 1) & beyond(frame, outside, 0, -1))
+        | (beyond(frame, outside, 1, 1) & beyond(frame, outside, 1, -1))
+    )
+
+
+def beyond(frame: np.ndarray, ink: np.ndarray, axis: int, way: int) -> np.ndarray:
+    """For each pixel of a run of `frame` pixels along `axis`, whether the pixel just before the
+    run is `ink` (way 1: the one above or to the left; -1: below or to the right); for a pixel
+    off the frame, whether it is ink itself."""
+    frame, ink = np.moveaxis(frame, axis, 0)[::way], np.moveaxis(ink, axis, 0)[::way]
+    rows = np.arange(len(frame))[:, None]
+    # The last row at or before each pixel that is off the frame: for a pixel in a run of frame
+    # pixels, the one just before the run (a run from the edge borrows row 0, frame, so no ink).
+    before = np.maximum.accumulate(np.where(frame, 0, rows), axis=0)
+    return np.moveaxis(np.take_along_axis(ink, before, axis=0)[::way], 0, axis)
+
+
 def a_frame(piece: np.ndarray) -> np.ndarray | None:
     """The cells of a piece of ink (cropped to its box) that make a frame round its box, or None
     where it is none: its rows or columns inked three-quarters of the way across (a line tilted a

@@ -229,6 +229,19 @@ def test_a_digit_written_too_big_for_its_box_is_read_without_the_box():
     assert np.abs(boxed - clean).mean() < 12, "the 7, cut only where the box's lines crossed it"
 
 
+def test_a_digit_too_big_for_its_box_keeps_its_strokes_where_they_cross_the_lines():
+    seven = draw_digit(size=(300, 300), box=(90, 60, 120, 180))  # a 7 from y = 90 to 240
+    ImageDraw.Draw(seven).rectangle((60, 120, 240, 190), outline=0, width=3)  # its stem crosses the bottom line
+    one = Image.new("L", (300, 300), 255)
+    draw = ImageDraw.Draw(one)
+    draw.line([(150, 40), (150, 260)], fill=0, width=10)  # a 1 through both lines of a box half its height
+    draw.rectangle((80, 100, 220, 200), outline=0, width=3)
+    for img in (seven, one):
+        digit = pictures.preprocess(img)[..., 0]
+        assert ndimage.label(digit > 64)[1] == 1, "one stroke, not cut in two where the box's line crossed it"
+    assert ink_bbox(pictures.preprocess(one))[0] == 20, "the whole 1, above and below the box too"
+
+
 def test_a_9_drawn_square_is_not_taken_for_a_box_with_writing_under_it():
     img = Image.new("L", (300, 300), 255)
     draw = ImageDraw.Draw(img)
