@@ -221,6 +221,16 @@ def test_digits_written_in_a_row_of_boxes_are_read_each_in_its_box():
     assert all(d.box[3] - d.box[1] < 110 for d in digits), "each digit's own box, not the form's"
 
 
+def test_boxes_that_touch_are_read_each_with_its_digit_their_double_walls_no_1s():
+    img = write([[SEVEN], [ONE], [*FOUR]])  # cells of 120 x 100 from x = 30, 150 apart, y = 30 to 130
+    draw = ImageDraw.Draw(img)
+    for left in (15, 160, 305):  # three boxes side by side, each wall two lines thick
+        draw.rectangle((left, 12, left + 145, 148), outline=0, width=3)
+    digits = pictures.read_digits(img)
+    assert len(digits) == 3
+    assert all(d.box[3] - d.box[1] < 110 for d in digits), "each digit's own box, not the form's"
+
+
 def test_boxes_drawn_apart_one_left_blank_are_each_a_frame_the_blank_one_too():
     img = write([[SEVEN], [ONE], []])
     draw = ImageDraw.Draw(img)

@@ -232,14 +232,18 @@ def test_a_digit_written_too_big_for_its_box_is_read_without_the_box():
 def test_a_digit_too_big_for_its_box_keeps_its_strokes_where_they_cross_the_lines():
     seven = draw_digit(size=(300, 300), box=(90, 60, 120, 180))  # a 7 from y = 90 to 240
     ImageDraw.Draw(seven).rectangle((60, 120, 240, 190), outline=0, width=3)  # its stem crosses the bottom line
-    one = Image.new("L", (300, 300), 255)
+    digit = pictures.preprocess(seven)[..., 0]
+    assert ndimage.label(digit > 64)[1] == 1, "one stroke, not cut in two where the box's line crossed it"
+
+
+def test_a_1_running_through_its_box_is_not_taken_for_a_wall_between_two_boxes():
+    one = Image.new("L", (400, 300), 255)
     draw = ImageDraw.Draw(one)
-    draw.line([(150, 40), (150, 260)], fill=0, width=10)  # a 1 through both lines of a box half its height
-    draw.rectangle((80, 100, 220, 200), outline=0, width=3)
-    for img in (seven, one):
-        digit = pictures.preprocess(img)[..., 0]
-        assert ndimage.label(digit > 64)[1] == 1, "one stroke, not cut in two where the box's line crossed it"
-    assert ink_bbox(pictures.preprocess(one))[0] == 20, "the whole 1, above and below the box too"
+    draw.line([(215, 88), (190, 212)], fill=0, width=12)  # a 1 twice as tall as its box, through both lines
+    draw.rectangle((112, 120, 288, 180), outline=0, width=3)
+    digit = pictures.preprocess(one)
+    height, width = ink_bbox(digit)
+    assert height == 20 and width < 10, "the 1 alone, its box dropped"
 
 
 def test_a_9_drawn_square_is_not_taken_for_a_box_with_writing_under_it():
