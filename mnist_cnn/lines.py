@@ -211,11 +211,13 @@ def a_frame(piece: np.ndarray) -> np.ndarray | None:
         return None  # most pieces: a digit, which fills more of its box
     # Three cells thick, as crossing_lines' bands are. The box lies between the outermost rows
     # inked across, and the columns inked down the height between them: a digit written too big
-    # for its box sticks out past its lines, part of the piece. Those rows and columns span most
-    # of the piece, where a 4's bar and stem alone would make a small box of their own.
+    # for its box sticks out past its lines, part of the piece. The rows span a third of the
+    # piece's height at least (a 1 up to three times as tall as its box; of 100 MNIST digits
+    # whose box's lines cross them 25 pixels in, 93 read rather than 86 with half), the columns
+    # half its width, where a 4's bar and stem alone would make a small box of their own.
     across = box_lines(three_thick(piece).mean(axis=1) >= ACROSS)
     rows = np.flatnonzero(across)
-    if not rows.size or rows[-1] - rows[0] < len(piece) / 2:
+    if not rows.size or rows[-1] - rows[0] < len(piece) / 3:
         return None
     inside = slice(rows[0], rows[-1] + 1)
     # A wall between two boxes stops at their lines; a digit's stroke may run on past them, and a

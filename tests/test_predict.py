@@ -236,11 +236,12 @@ def test_a_digit_too_big_for_its_box_keeps_its_strokes_where_they_cross_the_line
     assert ndimage.label(digit > 64)[1] == 1, "one stroke, not cut in two where the box's line crossed it"
 
 
-def test_a_1_running_through_its_box_is_not_taken_for_a_wall_between_two_boxes():
+@pytest.mark.parametrize("box", [(120, 180), (125, 175)], ids=["twice as tall", "2.5 times as tall"])
+def test_a_1_running_through_its_box_is_not_taken_for_a_wall_between_two_boxes(box):
     one = Image.new("L", (400, 300), 255)
     draw = ImageDraw.Draw(one)
-    draw.line([(215, 88), (190, 212)], fill=0, width=12)  # a 1 twice as tall as its box, through both lines
-    draw.rectangle((112, 120, 288, 180), outline=0, width=3)
+    draw.line([(215, 88), (190, 212)], fill=0, width=12)  # a 1 through both lines of its box
+    draw.rectangle((112, box[0], 288, box[1]), outline=0, width=3)
     digit = pictures.preprocess(one)
     height, width = ink_bbox(digit)
     assert height == 20 and width < 10, "the 1 alone, its box dropped"
