@@ -23,18 +23,25 @@ ACROSS = 0.75  # a line's rows, three cells thick, are inked this share of the w
 # inner walls of a row of boxes that touch, read as 1s; 2.5 read 35, taking more of the digits'
 # strokes for walls. (Measured before the writing was looked for off the lines only; 40 still.)
 WALL = 2
+# Pictures smaller than this (pixels, their longer side) are no page with lines across it but a
+# digit drawn on a small canvas or cropped to it, its strokes often running from edge to edge: a
+# 3 of 28x28 pixels touching the top and bottom had its middle taken for a band down the picture.
+RULED_FROM = 64
 
 
 def crossing_lines(mask: np.ndarray) -> np.ndarray:
     """The ink of bands that cross the whole picture from edge to edge, such as the lines of
     ruled or squared paper or a dark table beside the page; none if removing them would leave
-    almost nothing (a "1" cropped as tightly as it was drawn also runs edge to edge). Strokes of
-    the digit that cross a band, or only reach into it, are kept.
+    almost nothing (a "1" cropped as tightly as it was drawn also runs edge to edge), nor in a
+    picture under RULED_FROM pixels. Strokes of the digit that cross a band, or only reach into
+    it, are kept.
 
     Bands are found on a grid of about 128 cells a side, three cells thick, that are inked at
     both edges and over 3/4 of the way: a line tilted by up to about 2 degrees still counts, and
     so does one whose ink fades beside the digit (whose own ink raises the paper's level there).
     """
+    if max(mask.shape) < RULED_FROM:
+        return np.zeros_like(mask)
     cell = max(1, max(mask.shape) // 128)
     across, down = band_rows(mask, cell), band_rows(mask.T, cell)
     # Squared paper: each line goes on across the other, so at first every crossing is kept as

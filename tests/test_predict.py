@@ -185,6 +185,13 @@ def test_small_digit_in_a_corner_is_found_scaled_and_centred():
     assert max(ink_bbox(digit)) >= 18, "scaled up to fill MNIST's 20x20 box"
 
 
+def test_a_small_digit_drawn_from_edge_to_edge_is_not_taken_for_lines_across_the_picture():
+    img = Image.new("L", (28, 28), 255)  # a 3 drawn on a 28x28 canvas, touching its top and bottom
+    ImageDraw.Draw(img).line([(12, 0), (17, 6), (14, 12), (22, 17), (14, 27)], fill=0, width=3)
+    digit = pictures.preprocess(img)[..., 0]
+    assert ndimage.label(digit > 50)[1] == 1, "the 3 whole, its middle not dropped as a line down the picture"
+
+
 def test_lines_of_ruled_paper_are_not_taken_for_the_digit():
     digit = draw_digit(size=(400, 300), box=(140, 60, 120, 180))
     lined = digit.copy()
