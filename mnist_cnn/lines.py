@@ -108,11 +108,11 @@ def line_under_the_writing(mask: np.ndarray, stroke: float) -> np.ndarray:
     # The longest run of inked cells in those rows is the only candidate.
     edges = np.diff(np.pad(inked, ((0, 0), (1, 1))).astype(np.int8), axis=1)
     rows, starts = np.nonzero(edges == 1)
-    runs = np.nonzero(edges == -1)[1] - starts
-    if not len(runs) or runs.max() < 2 * beyond + tall:
+    lengths = np.nonzero(edges == -1)[1] - starts
+    if not len(lengths) or lengths.max() < 2 * beyond + tall:
         return none  # no row inked far enough: most pictures
-    k = np.argmax(runs)
-    row, left, right = rows[k], starts[k], starts[k] + runs[k]
+    k = np.argmax(lengths)
+    row, left, right = rows[k], starts[k], starts[k] + lengths[k]
     # The line's rows: from `row`, on up and down while rows are inked along most of the run.
     along = inked[:, left:right].mean(axis=1) >= ACROSS
     top, bottom = row, row
@@ -191,12 +191,12 @@ def strokes_across(frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
     digit's, not the box's."""
     outside = mask & ~frame
     return frame & (
-        (beyond(frame, outside, 0, 1) & beyond(frame, outside, 0, -1))
-        | (beyond(frame, outside, 1, 1) & beyond(frame, outside, 1, -1))
+        (ink_before_run(frame, outside, 0, 1) & ink_before_run(frame, outside, 0, -1))
+        | (ink_before_run(frame, outside, 1, 1) & ink_before_run(frame, outside, 1, -1))
     )
 
 
-def beyond(frame: np.ndarray, ink: np.ndarray, axis: int, way: int) -> np.ndarray:
+def ink_before_run(frame: np.ndarray, ink: np.ndarray, axis: int, way: int) -> np.ndarray:
     """For each pixel of a run of `frame` pixels along `axis`, whether the pixel just before the
     run is `ink` (way 1: the one above or to the left; -1: below or to the right); for a pixel
     off the frame, whether it is ink itself."""
