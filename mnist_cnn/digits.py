@@ -5,8 +5,8 @@ the pen skipped); pieces too small to be a digit beside the others (a dash, a de
 a comma hanging between two, are marks, left out and said so (dust away from them is nothing);
 a group much wider than the line is tall is digits that touch, split where their ink
 is thinnest, and one about as wide as two is kept both ways, one digit and two, for the network
-to choose (reading.judge). One group is one digit: pictures.py then reads it exactly as a single
-digit.
+to choose (reading.judge), as is, in a number, one with a 1 pressed against its digit's side.
+One group is one digit: pictures.py then reads it exactly as a single digit.
 NumPy and scipy.ndimage only.
 """
 
@@ -40,6 +40,11 @@ LINE_GAP = 0.25  # ...and an empty gap of this share of the taller line's height
 # digits are 3.7 or more; 10 of the 17 lines the pieces of its broken-stroke digits made, less.
 DIGIT_STROKES = 4
 COMMA_WIDTH = 0.5  # a comma between digits is narrower than this share of their height
+# A 1 pressed against the digit beside it ("41", its 1 touching the 4's bar) makes a group no
+# wider than one digit. The 1 is a straight stroke at the group's left or right edge, within
+# ONE_REACH of its width, spanning ONE_HEIGHT of its height (a 4's straight first stroke spans
+# less), and the digit beside it OTHER_HEIGHT.
+ONE_REACH, ONE_HEIGHT, OTHER_HEIGHT = 0.45, 0.9, 0.75
 
 
 class Halves(Enum):
@@ -50,6 +55,7 @@ class Halves(Enum):
     APART = "apart"  # two pieces apart that may be one digit broken in two: as likely two as one
     NARROW = "narrow"  # a group barely wider than a digit, cut: two only where it is no digit whole
     WIDE = "wide"  # a group as wide as two digits, cut: one only where it reads better whole
+    ONE = "one"  # a 1 pressed against the digit beside it, cut off: two only where the network is sure of both
     MARKED = "marked"  # a lone digit and the marks beside it (-7): the digit alone only where it is no digit whole
 
 
@@ -139,11 +145,55 @@ def places_on_line(
             # Two digits that touch and lean into each other (a bold "99", a "30") are narrower
             # than one wide digit, but as one they are an odd shape, far from every digit.
             places += [replace(place, halves_are=Halves.NARROW) for place in split_touching(own, 2, both_ways=True)]
+        elif in_number and (one := a_one_pressed_against(own, stroke)):
+            places.append(one)
         else:
             places += split_touching(own, 1)
     if apart and len(places) == 1:
         places[0].halves, places[0].halves_are = apart, Halves.APART
     return places
+
+
+def a_one_pressed_against(own: np.ndarray, stroke: float) -> Place | None:
+    """The group `own` as one place with, as its halves (Halves.ONE), a 1 at its left or right edge
+    and the digit it touches; None where no such 1 is there. The cut is where one stroke crosses
+    a column near the edge with the least ink, no more than a quarter of the group's height: where
+    the two touch, not along a stroke (a 9's straight stem, cut lengthwise, leaves a sliver). The 1
+    beyond it is straight (its ink less than FLAT strokes' widths thick) and as tall as ONE_HEIGHT
+    of the group; the rest is at least OTHER_HEIGHT of it."""
+    rows, cols = np.flatnonzero(own.any(axis=1)), np.flatnonzero(own.any(axis=0))
+    box = own[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    height, width = box.shape
+    strokes = strokes_crossing(box)
+    ink = box.sum(axis=0)
+    cost = strokes * height + ink
+    reach, skip = int(ONE_REACH * width), max(1, int(stroke))
+    # Each side's columns from the edge inward: of equal cuts, the one nearest the 1 leaves the
+    # other digit its strokes (a 4's bar running into the 1).
+    for left, columns in ((True, np.arange(skip, reach)), (False, np.arange(width - skip - 1, width - reach - 1, -1))):
+        if not columns.size:
+            continue
+        cut = int(columns[np.argmin(cost[columns])])
+        if strokes[cut] != 1 or ink[cut] > height / 4:
+            continue
+        one, other = (box[:, :cut], box[:, cut:]) if left else (box[:, cut:], box[:, :cut])
+        if thickness(one) < FLAT * stroke and tall_share(one) >= ONE_HEIGHT and tall_share(other) >= OTHER_HEIGHT:
+            whole = place_of(own)
+            whole.halves = tuple(places_between(own, [int(cols[0]), int(cols[0]) + cut, int(cols[-1]) + 1]))
+            whole.halves_are = Halves.ONE
+            return whole
+    return None
+
+
+def tall_share(part: np.ndarray) -> float:
+    """How much of `part`'s height its ink spans."""
+    rows = np.flatnonzero(part.any(axis=1))
+    return (rows[-1] + 1 - rows[0]) / len(part) if rows.size else 0.0
+
+
+def strokes_crossing(own: np.ndarray) -> np.ndarray:
+    """How many strokes cross each column of `own`: the runs of ink down it."""
+    return (np.diff(own.astype(np.int8), axis=0, prepend=0) == 1).sum(axis=0)
 
 
 def place_of(own: np.ndarray) -> Place:
@@ -363,7 +413,7 @@ def split_touching(own: np.ndarray, parts: int, both_ways: bool = False) -> list
     step = (right - left) / parts
     # The cut is where the fewest strokes cross a column, then the least ink: two 0s that touch
     # meet in one stroke, and each one's inside is crossed by two.
-    strokes = (np.diff(own[:, left:right].astype(np.int8), axis=0, prepend=0) == 1).sum(axis=0)
+    strokes = strokes_crossing(own[:, left:right])
     cost = strokes * own.shape[0] + profile
     for k in range(1, parts):
         lo, hi = int((k - 0.35) * step), int((k + 0.35) * step)

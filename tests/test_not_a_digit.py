@@ -118,6 +118,20 @@ def test_a_group_in_a_number_as_wide_as_two_digits_is_one_only_where_it_reads_be
     assert len(reading.judge([piece(0.2, 0.99), unsure])) == 3
 
 
+def test_a_1_pressed_against_a_digit_is_two_only_where_the_network_is_sure_of_both():
+    def read_as(answer: int, p: reading.Piece) -> reading.Piece:  # piece() reads a 3
+        return replace(p, probabilities=np.roll(p.probabilities, answer - 3))
+
+    four, one = read_as(4, piece(0.4, 0.9995, (0, 0, 20, 20))), read_as(1, piece(0.2, 0.9999, (20, 0, 26, 20)))
+    group = replace(read_as(4, piece(0.5, 0.9999, (0, 0, 26, 20))), halves=(four, one))  # "41", read whole as a 4
+    group = replace(group, digit=replace(group.digit, halves_are=Halves.ONE))
+    assert [p.answer for p in reading.judge([piece(0.2, 0.99), group])] == [3, 4, 1]
+    unsure = replace(group, halves=(replace(four, probabilities=read_as(4, piece(0.4, 0.99)).probabilities), one))
+    assert [p.answer for p in reading.judge([piece(0.2, 0.99), unsure])] == [3, 4], "a 4 99% sure without it"
+    no_one = replace(group, halves=(four, read_as(7, one)))
+    assert [p.answer for p in reading.judge([piece(0.2, 0.99), no_one])] == [3, 4], "what was cut off is no 1"
+
+
 def test_a_lone_group_that_is_no_digit_is_two_where_its_halves_lie_much_nearer_the_digits():
     halves = (piece(0.4, 0.98, (0, 0, 20, 20)), piece(0.5, 0.97, (20, 0, 40, 20)))
     odd = replace(piece(1.2, 0.99, (0, 0, 40, 20)), halves=halves)  # "79" touching: a 7 at 99%, far out

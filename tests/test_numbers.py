@@ -130,6 +130,43 @@ def test_two_digits_that_touch_and_overlap_in_a_number_are_kept_both_ways_as_nar
     assert 0.7 * 120 < pair.box[2] - pair.box[0] < 0.9 * 120
 
 
+def seven_and(*strokes: list[tuple[int, int]]) -> Image.Image:
+    """A 7, then a group drawn as `strokes` (in pixels, 120 high from y = 30), dark on white."""
+    img = Image.new("L", (330, 180), 255)
+    draw = ImageDraw.Draw(img)
+    draw.line([(40, 30), (110, 30), (65, 150)], fill=0, width=9, joint="curve")
+    for stroke in strokes:
+        draw.line(stroke, fill=0, width=9)
+    return img
+
+
+def test_a_1_pressed_against_the_digit_beside_it_in_a_number_is_kept_both_ways_as_a_one():
+    # 741, the 4's bar running into the 1: one group no wider than a digit (0.6 times the line's
+    # height), read whole and, for reading.judge() to choose, as the 4 and the 1, cut where they touch.
+    four = [(215, 30), (170, 110), (240, 110)], [(220, 60), (220, 150)]
+    seven, group = pictures.read_digits(seven_and(*four, [(244, 30), (244, 150)]))
+    assert seven.halves is None
+    assert group.halves is not None and group.halves_are == Halves.ONE
+    four_half, one_half = group.halves
+    assert four_half.box[0] == group.box[0] and one_half.box[2] == group.box[2]
+    assert 232 <= four_half.box[2] == one_half.box[0] <= 242, "cut where the bar meets the 1"
+
+
+@pytest.mark.parametrize(
+    "strokes",
+    [
+        # A 9 whose stem runs straight down its right side: no 1 beside it, nor a sliver of its stem.
+        ([(180, 30), (150, 45), (150, 80), (180, 95), (210, 80), (212, 45), (180, 30)], [(212, 40), (212, 150)]),
+        # A 4 whose first stroke runs straight down its left side, for two thirds of its height.
+        ([(170, 30), (170, 110), (240, 110)], [(220, 30), (220, 150)]),
+    ],
+    ids=["9 with a straight stem", "4 with a straight first stroke"],
+)
+def test_a_digit_with_a_straight_stroke_down_one_side_is_not_taken_for_a_1_beside_it(strokes):
+    _, group = pictures.read_digits(seven_and(*strokes))
+    assert group.halves is None
+
+
 def test_two_digits_that_touch_alone_are_kept_both_ways():
     img = Image.new("L", (300, 180), 255)  # 00: two 0s overlapping by half, and nothing else
     draw = ImageDraw.Draw(img)
