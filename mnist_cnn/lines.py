@@ -3,7 +3,7 @@ dark table beside the page), under the writing and running on past it (an underl
 it (a form's boxes).
 
 pictures.py drops their ink before it looks for the digits, and keeps the strokes that cross
-them. Boolean masks in, boolean masks out; NumPy, Pillow and scipy.ndimage.
+them or lie along them. Boolean masks in, boolean masks out; NumPy, Pillow and scipy.ndimage.
 """
 
 import numpy as np
@@ -65,7 +65,8 @@ def band_rows(mask: np.ndarray, cell: int) -> np.ndarray:
 
 def band_ink(mask: np.ndarray, bands: np.ndarray, strokes: np.ndarray, cell: int) -> np.ndarray:
     """The ink of the lines in the rows `bands` of `mask`: what runs along the band, over 3/4 of
-    any 12 cells, less the strokes that cross it (those in `strokes` just above and below it)."""
+    any 12 cells, less the strokes that cross it (those in `strokes` just above and below it)
+    and those that lie along it (a 0's foot resting on a ruled line, its top touching the next)."""
     out = np.zeros_like(mask)
     if not bands.any():  # most pictures: nothing to smear the mask for
         return out
@@ -76,7 +77,8 @@ def band_ink(mask: np.ndarray, bands: np.ndarray, strokes: np.ndarray, cell: int
         sums = np.pad(smeared[top:bottom], ((0, 0), (half + 1, half)), mode="edge").cumsum(axis=1, dtype=np.int32)
         along = sums[:, 2 * half + 1 :] - sums[:, : -2 * half - 1] >= ACROSS * (2 * half + 1)
         above, below = strokes[max(0, top - 2) : top].any(axis=0), strokes[bottom : bottom + 2].any(axis=0)
-        out[top:bottom] = mask[top:bottom] & along & ~(above & below)
+        line = mask[top:bottom] & along
+        out[top:bottom] = line & ~(above & below) & ~strokes_on_line(line, mask[top:bottom])
     return out
 
 
@@ -266,6 +268,20 @@ def box_lines(lines: np.ndarray, past: np.ndarray | None = None) -> np.ndarray:
         wall = end - start <= widest and (past is None or not past[start:end].any())
         out[start:end] = k in (0, len(starts) - 1) or wall
     return out
+
+
+def strokes_on_line(line: np.ndarray, ink: np.ndarray) -> np.ndarray:
+    """The columns where a stroke lies on the `line`: where the `ink` running on up or down from it
+    is at least twice as deep as the line usually is, and two pixels deeper. Ink near the line but
+    apart from it (a digit just above a ruled line) does not count: were the line kept under it,
+    the digit would be read with a bar under it."""
+    on_line = ndimage.binary_propagation(line, structure=np.ones((3, 1), bool), mask=ink)
+    depth = on_line.sum(axis=0)
+    crossed = depth[line.any(axis=0)]
+    if not crossed.size:
+        return np.zeros(len(depth), bool)
+    usual = np.median(crossed)
+    return (depth >= 2 * usual) & (depth >= usual + 2)
 
 
 def runs(flags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -203,6 +203,20 @@ def test_lines_of_ruled_paper_are_not_taken_for_the_digit():
     assert (lined > 50).sum() > 0.8 * (clean > 50).sum(), "the strokes crossing the lines stay"
 
 
+def test_a_0_resting_on_a_ruled_line_keeps_its_foot():
+    # Written to fill the space between two lines, a 0's foot lies along the lower one and its top
+    # along the upper: taken with the lines, it was two arcs, read in a number as 1s.
+    clean = Image.new("L", (400, 300), 255)
+    ImageDraw.Draw(clean).ellipse((150, 56, 250, 184), outline=0, width=8)
+    lined = clean.copy()
+    for y in range(0, 300, 60):  # the foot's and the top's strokes centred on the lines
+        ImageDraw.Draw(lined).line([(0, y), (400, y)], fill=150, width=2)
+    lined = Image.fromarray(np.minimum(np.asarray(lined), np.asarray(clean)))
+    clean, lined = pictures.preprocess(clean)[..., 0] > 50, pictures.preprocess(lined)[..., 0] > 50
+    assert ndimage.binary_fill_holes(lined).sum() > 1.5 * lined.sum(), "still a ring round its hole"
+    assert (lined ^ clean).sum() < 0.2 * clean.sum()
+
+
 def test_squared_paper_leaves_neither_its_crossings_nor_gaps_in_the_digit():
     digit = draw_digit(size=(400, 300), box=(140, 60, 120, 180))
     squared = digit.copy()
