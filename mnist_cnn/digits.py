@@ -5,7 +5,7 @@ the pen skipped); pieces too small to be a digit beside the others (a dash, a de
 a comma hanging between two, are marks, left out and said so (dust away from them is nothing);
 a group much wider than the line is tall is digits that touch, split where their ink
 is thinnest, and one about as wide as two is kept both ways, one digit and two, for the network
-to choose (reading.judge), as is, in a number, one with a 1 pressed against its digit's side.
+to choose (reading.judge), as is one with a 1 pressed against its digit's side.
 One group is one digit: pictures.py then reads it exactly as a single digit.
 NumPy and scipy.ndimage only.
 """
@@ -45,6 +45,7 @@ COMMA_WIDTH = 0.5  # a comma between digits is narrower than this share of their
 # ONE_REACH of its width, spanning ONE_HEIGHT of its height (a 4's straight first stroke spans
 # less), and the digit beside it OTHER_HEIGHT.
 ONE_REACH, ONE_HEIGHT, OTHER_HEIGHT = 0.45, 0.9, 0.75
+ENDS = 0.15  # a lone group's 1 touches its digit this share of their height or more from the top and foot
 
 
 class Halves(Enum):
@@ -145,7 +146,7 @@ def places_on_line(
             # Two digits that touch and lean into each other (a bold "99", a "30") are narrower
             # than one wide digit, but as one they are an odd shape, far from every digit.
             places += [replace(place, halves_are=Halves.NARROW) for place in split_touching(own, 2, both_ways=True)]
-        elif in_number and (one := a_one_pressed_against(own, stroke)):
+        elif one := a_one_pressed_against(own, stroke, alone=not in_number):
             places.append(one)
         else:
             places += split_touching(own, 1)
@@ -154,13 +155,15 @@ def places_on_line(
     return places
 
 
-def a_one_pressed_against(own: np.ndarray, stroke: float) -> Place | None:
+def a_one_pressed_against(own: np.ndarray, stroke: float, alone: bool = False) -> Place | None:
     """The group `own` as one place with, as its halves (Halves.ONE), a 1 at its left or right edge
     and the digit it touches; None where no such 1 is there. The cut is where one stroke crosses
     a column near the edge with the least ink, no more than a quarter of the group's height: where
     the two touch, not along a stroke (a 9's straight stem, cut lengthwise, leaves a sliver). The 1
     beyond it is straight (its ink less than FLAT strokes' widths thick) and as tall as ONE_HEIGHT
-    of the group; the rest is at least OTHER_HEIGHT of it."""
+    of the group; the rest is at least OTHER_HEIGHT of it. A group `alone` in its picture must be
+    touched further than ENDS of its height from its top and foot: a V, a U or an N, two strokes
+    meeting at their ends, would be two 1s (in a number, the digits beside it say it holds digits)."""
     rows, cols = np.flatnonzero(own.any(axis=1)), np.flatnonzero(own.any(axis=0))
     box = own[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     height, width = box.shape
@@ -175,6 +178,9 @@ def a_one_pressed_against(own: np.ndarray, stroke: float) -> Place | None:
             continue
         cut = int(columns[np.argmin(cost[columns])])
         if strokes[cut] != 1 or ink[cut] > height / 4:
+            continue
+        touching = np.flatnonzero(box[:, cut])
+        if alone and not (ENDS * height <= touching[0] and touching[-1] < (1 - ENDS) * height):
             continue
         one, other = (box[:, :cut], box[:, cut:]) if left else (box[:, cut:], box[:, :cut])
         if thickness(one) < FLAT * stroke and tall_share(one) >= ONE_HEIGHT and tall_share(other) >= OTHER_HEIGHT:

@@ -130,22 +130,24 @@ def test_two_digits_that_touch_and_overlap_in_a_number_are_kept_both_ways_as_nar
     assert 0.7 * 120 < pair.box[2] - pair.box[0] < 0.9 * 120
 
 
-def seven_and(*strokes: list[tuple[int, int]]) -> Image.Image:
-    """A 7, then a group drawn as `strokes` (in pixels, 120 high from y = 30), dark on white."""
+def drawn(*strokes: list[tuple[int, int]]) -> Image.Image:
+    """Strokes (in pixels) dark on white, 330 x 180."""
     img = Image.new("L", (330, 180), 255)
     draw = ImageDraw.Draw(img)
-    draw.line([(40, 30), (110, 30), (65, 150)], fill=0, width=9, joint="curve")
     for stroke in strokes:
-        draw.line(stroke, fill=0, width=9)
+        draw.line(stroke, fill=0, width=9, joint="curve")
     return img
 
 
-def test_a_1_pressed_against_the_digit_beside_it_in_a_number_is_kept_both_ways_as_a_one():
-    # 741, the 4's bar running into the 1: one group no wider than a digit (0.6 times the line's
-    # height), read whole and, for reading.judge() to choose, as the 4 and the 1, cut where they touch.
-    four = [(215, 30), (170, 110), (240, 110)], [(220, 60), (220, 150)]
-    seven, group = pictures.read_digits(seven_and(*four, [(244, 30), (244, 150)]))
-    assert seven.halves is None
+SEVEN_AT_LEFT = [(40, 30), (110, 30), (65, 150)]
+# 41, the 4's bar running into the 1: one group no wider than a digit (0.6 times its height).
+FOUR_AND_ONE = [(215, 30), (170, 110), (240, 110)], [(220, 60), (220, 150)], [(244, 30), (244, 150)]
+
+
+@pytest.mark.parametrize("before", [[SEVEN_AT_LEFT], []], ids=["in a number", "alone"])
+def test_a_1_pressed_against_the_digit_beside_it_is_kept_both_ways_as_a_one(before):
+    # Read whole and, for reading.judge() to choose, as the 4 and the 1, cut where they touch.
+    *_, group = pictures.read_digits(drawn(*before, *FOUR_AND_ONE))
     assert group.halves is not None and group.halves_are == Halves.ONE
     four_half, one_half = group.halves
     assert four_half.box[0] == group.box[0] and one_half.box[2] == group.box[2]
@@ -163,7 +165,21 @@ def test_a_1_pressed_against_the_digit_beside_it_in_a_number_is_kept_both_ways_a
     ids=["9 with a straight stem", "4 with a straight first stroke"],
 )
 def test_a_digit_with_a_straight_stroke_down_one_side_is_not_taken_for_a_1_beside_it(strokes):
-    _, group = pictures.read_digits(seven_and(*strokes))
+    _, group = pictures.read_digits(drawn(SEVEN_AT_LEFT, *strokes))
+    assert group.halves is None
+
+
+@pytest.mark.parametrize(
+    "stroke",
+    [
+        [(180, 30), (190, 140), (200, 150), (210, 140), (220, 30)],
+        [(180, 30), (180, 140), (200, 150), (220, 140), (220, 30)],
+    ],
+    ids=["V", "U"],
+)
+def test_a_lone_letter_of_two_straight_strokes_is_not_taken_for_two_1s_pressed_together(stroke):
+    # Its two strokes meet only at their feet; in a number, 1s may touch so.
+    [group] = pictures.read_digits(drawn(stroke))
     assert group.halves is None
 
 
