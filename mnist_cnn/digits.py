@@ -155,7 +155,7 @@ def places_on_line(
     return places
 
 
-def a_one_pressed_against(own: np.ndarray, stroke: float, alone: bool = False) -> Place | None:
+def a_one_pressed_against(own: np.ndarray, stroke: float, alone: bool) -> Place | None:
     """The group `own` as one place with, as its halves (Halves.ONE), a 1 at its left or right edge
     and the digit it touches; None where no such 1 is there. The cut is where one stroke crosses
     a column near the edge with the least ink, no more than a quarter of the group's height: where
