@@ -130,7 +130,8 @@ def places_on_line(
     places = []
     for group in groups:
         own = np.isin(pieces, np.array(group) + 1)
-        width = group_box(group, boxes)[3] - group_box(group, boxes)[2]
+        bounds = group_box(group, boxes)
+        width = bounds[3] - bounds[2]
         straight = all(thickness(piece_in_box(pieces, boxes, k)) < FLAT * stroke for k in group)
         if height < FLAT * stroke or straight:  # a dash, a line at any slant, an equals sign
             places += split_touching(own, 1)
@@ -146,7 +147,7 @@ def places_on_line(
             # Two digits that touch and lean into each other (a bold "99", a "30") are narrower
             # than one wide digit, but as one they are an odd shape, far from every digit.
             places += [replace(place, halves_are=Halves.NARROW) for place in split_touching(own, 2, both_ways=True)]
-        elif one := a_one_pressed_against(own, stroke, alone=not in_number):
+        elif one := a_one_pressed_against(own, bounds, stroke, alone=not in_number):
             places.append(one)
         else:
             places += split_touching(own, 1)
@@ -155,17 +156,20 @@ def places_on_line(
     return places
 
 
-def a_one_pressed_against(own: np.ndarray, stroke: float, alone: bool) -> Place | None:
-    """The group `own` as one place with, as its halves (Halves.ONE), a 1 at its left or right edge
-    and the digit it touches; None where no such 1 is there. The cut is where one stroke crosses
-    a column near the edge with the least ink, no more than a quarter of the group's height: where
-    the two touch, not along a stroke (a 9's straight stem, cut lengthwise, leaves a sliver). The 1
-    beyond it is straight (its ink less than FLAT strokes' widths thick) and as tall as ONE_HEIGHT
-    of the group; the rest is at least OTHER_HEIGHT of it. A group `alone` in its picture must be
-    touched further than ENDS of its height from its top and foot: a V, a U or an N, two strokes
-    meeting at their ends, would be two 1s (in a number, the digits beside it say it holds digits)."""
-    rows, cols = np.flatnonzero(own.any(axis=1)), np.flatnonzero(own.any(axis=0))
-    box = own[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+def a_one_pressed_against(
+    own: np.ndarray, bounds: tuple[int, int, int, int], stroke: float, alone: bool
+) -> Place | None:
+    """The group `own` (within `bounds`: top, bottom, left, right) as one place with, as its halves
+    (Halves.ONE), a 1 at its left or right edge and the digit it touches; None where no such 1 is
+    there. The cut is where one stroke crosses a column near the edge with the least ink, no more
+    than a quarter of the group's height: where the two touch, not along a stroke (a 9's straight
+    stem, cut lengthwise, leaves a sliver). The 1 beyond it is straight (its ink less than FLAT
+    strokes' widths thick) and as tall as ONE_HEIGHT of the group; the rest is at least
+    OTHER_HEIGHT of it. A group `alone` in its picture must be touched further than ENDS of its
+    height from its top and foot: a V, a U or an N, two strokes meeting at their ends, would be
+    two 1s (in a number, the digits beside it say it holds digits)."""
+    top, bottom, left_edge, right_edge = (int(v) for v in bounds)
+    box = own[top:bottom, left_edge:right_edge]
     height, width = box.shape
     strokes = strokes_crossing(box)
     ink = box.sum(axis=0)
@@ -185,7 +189,7 @@ def a_one_pressed_against(own: np.ndarray, stroke: float, alone: bool) -> Place 
         one, other = (box[:, :cut], box[:, cut:]) if left else (box[:, cut:], box[:, :cut])
         if thickness(one) < FLAT * stroke and tall_share(one) >= ONE_HEIGHT and tall_share(other) >= OTHER_HEIGHT:
             whole = place_of(own)
-            whole.halves = tuple(places_between(own, [int(cols[0]), int(cols[0]) + cut, int(cols[-1]) + 1]))
+            whole.halves = tuple(places_between(own, [left_edge, left_edge + cut, right_edge]))
             whole.halves_are = Halves.ONE
             return whole
     return None
