@@ -92,17 +92,22 @@ def main(argv: list[str] | None = None) -> None:
     if args.calibrate and not args.weights.is_file():
         raise UserError(f"{args.weights}: no such weights to calibrate; train them with python3 model.py")
     from mnist_cnn.mnist import load_mnist, split_validation  # reads the data before TensorFlow loads
+    from mnist_cnn.outliers import printed_characters
 
     (x_train, y_train), (x_test, y_test) = load_mnist(args.data)
     train_data, val_data = split_validation(x_train, y_train)
     (x_fit, y_fit), (x_val, _) = train_data, val_data
+    # For novelty.py's letter detector: letters, and digits, as predict.py reads them.
+    not_digits, printed_digits = printed_characters(x_fit[:: len(x_fit) // novelty.LETTER_ON_PAPER])
 
     from mnist_cnn.backend import keras
     from mnist_cnn.network import build_model, features_and_probabilities, float32_copy, load_model, save_weights
 
     if args.calibrate:
-        (train_features, _), validation = features_and_probabilities(load_model(args.weights), x_fit, x_val)
-        novelty.save_stats(novelty.calibrate((train_features, y_fit), validation), stats)
+        (train_features, _), validation, (letters, _), (digits, _) = features_and_probabilities(
+            load_model(args.weights), x_fit, x_val, not_digits, printed_digits
+        )
+        novelty.save_stats(novelty.calibrate((train_features, y_fit), validation, (letters, digits)), stats)
         print(f"saved {stats}")
         return
     from mnist_cnn.training import ResumeNotice, train, use_precision
@@ -145,16 +150,16 @@ def main(argv: list[str] | None = None) -> None:
             raise kept_for_resume(e, state) from None
         # Tested and measured as predict.py will run it, float32 throughout, in one pass: the test
         # set's answers, and where the training digits lie in the 128-unit layer and the distance
-        # beyond which a picture is not a digit (mnist_cnn/novelty.py).
-        (train_features, _), validation, (_, test_probabilities) = features_and_probabilities(
-            float32_copy(model), x_fit, x_val, x_test
+        # beyond which a picture is not a digit, and the letter detector (mnist_cnn/novelty.py).
+        (train_features, _), validation, (_, test_probabilities), (letters, _), (digits, _) = (
+            features_and_probabilities(float32_copy(model), x_fit, x_val, x_test, not_digits, printed_digits)
         )
         test_accuracy = float(np.mean(test_probabilities.argmax(axis=1) == y_test))
         right = test_probabilities[np.arange(len(y_test)), y_test]
         test_loss = float(np.mean(-np.log(np.clip(right, 1e-7, 1))))  # Keras' cross-entropy, its clipping too
         print(f"test accuracy: {test_accuracy:.4f}  test loss: {test_loss:.4f}")
         try:
-            novelty.save_stats(novelty.calibrate((train_features, y_fit), validation), stats)
+            novelty.save_stats(novelty.calibrate((train_features, y_fit), validation, (letters, digits)), stats)
             figures.save_plot(history, args.plot, test_accuracy)
             figures.save_mistakes(mistakes, x_test, y_test, test_probabilities)
         except WriteError as e:

@@ -187,27 +187,74 @@ def test_stats_saved_before_class_covariances_still_load_and_measure_distance(tm
     shared = np.linalg.inv(np.cov(features - means[labels], rowvar=False))  # one precision for all
     novelty.save_stats(novelty.DigitStats(means, shared, 200.0), tmp_path / "old.digits.npz")
     stats = novelty.load_stats(tmp_path / "old.digits.npz")
+    assert stats.letters is None  # saved before the letter detector: the distance alone judges
     assert np.allclose(novelty.distances(stats.means, stats.precision, means), 0, atol=1e-6)
     assert novelty.distances(stats.means, stats.precision, means + 3 * np.eye(128)[100]).min() > 1
 
 
-def test_the_threshold_refuses_one_percent_of_validation_digits_that_are_not_read_confidently():
+def letters(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Activations of letters: like the digits' but off them along a unit that digits do not use."""
+    features, _ = clusters(rng, n)
+    return features + 6 * np.eye(128)[120]
+
+
+def test_the_thresholds_refuse_one_percent_of_validation_digits_that_are_not_read_confidently():
     rng = np.random.default_rng(1)
     train, (validation, _) = clusters(rng, 20000), clusters(rng, 5000)
+    printed = (letters(rng, 1000), clusters(rng, 500)[0])
     unsure = np.full((5000, 10), 0.1)
-    stats = novelty.calibrate(train, (validation, unsure))
-    refused = novelty.distances(stats.means, stats.precision, validation) > stats.threshold
-    assert refused.mean() == pytest.approx(novelty.REFUSED, abs=0.002)
-    # Confident readings are never refused, so they do not count toward the 1%: the bar moves down.
+    stats = novelty.calibrate(train, (validation, unsure), printed)
+    far = novelty.distances(stats.means, stats.precision, validation)
+    letter_like = novelty.letter_margins(stats, validation, far) > 0
+    assert letter_like.mean() == pytest.approx(novelty.LETTER_SHARE, abs=0.001)
+    assert ((far > stats.threshold) | letter_like).mean() == pytest.approx(novelty.REFUSED, abs=0.002)
+    # Confident readings are never refused for their distance, so they do not count toward the
+    # 1%: the bar moves down.
     sure = unsure.copy()
     sure[::2] = np.eye(10)[3]
-    assert novelty.calibrate(train, (validation, sure)).threshold < stats.threshold
+    assert novelty.calibrate(train, (validation, sure), printed).threshold < stats.threshold
+
+
+def test_the_letter_detector_tells_letters_it_never_saw_from_digits():
+    rng = np.random.default_rng(3)
+    validation = (clusters(rng, 5000)[0], np.full((5000, 10), 0.1))
+    stats = novelty.calibrate(clusters(rng, 20000), validation, (letters(rng, 1000), clusters(rng, 500)[0]))
+    digits, unseen = clusters(rng, 1000)[0], letters(rng, 1000)
+    digit_margins, letter_margins = (
+        novelty.letter_margins(stats, f, novelty.distances(stats.means, stats.precision, f)) for f in (digits, unseen)
+    )
+    assert (digit_margins > 0).mean() < 0.01 and (letter_margins > 0).mean() > 0.95
+
+
+def test_stats_with_a_letter_detector_load_as_saved(tmp_path):
+    rng = np.random.default_rng(4)
+    stats = novelty.calibrate(
+        clusters(rng, 5000),
+        (clusters(rng, 2000)[0], np.full((2000, 10), 0.1)),
+        (letters(rng, 300), clusters(rng, 100)[0]),
+    )
+    novelty.save_stats(stats, tmp_path / "model.digits.npz")
+    loaded = novelty.load_stats(tmp_path / "model.digits.npz")
+    assert loaded.threshold == stats.threshold and loaded.letters.threshold == stats.letters.threshold
+    np.testing.assert_array_equal(loaded.letters.weights, stats.letters.weights)
 
 
 def test_a_lone_piece_far_from_the_digits_is_not_a_digit_unless_the_network_is_sure_of_it():
     assert not reading.judge([piece(1.2, 0.9)])[0].is_digit
     assert reading.judge([piece(0.8, 0.9)])[0].is_digit
     assert reading.judge([piece(5.0, 0.9995)])[0].is_digit  # a neat digit unlike MNIST's, read at 100%
+
+
+def test_a_lone_piece_shaped_like_a_letter_is_not_a_digit_however_sure_the_network_is():
+    assert not reading.judge([replace(piece(0.5, 0.9999), letter_like=0.2)])[0].is_digit
+    assert reading.judge([replace(piece(0.5, 0.9999), letter_like=-0.2)])[0].is_digit
+
+
+def test_in_a_number_a_piece_must_be_more_like_a_letter_to_be_left_out():
+    slightly = replace(piece(0.3, 0.9), letter_like=reading.LETTER_IN_NUMBER / 2)
+    assert all(p.is_digit for p in reading.judge([piece(0.3, 0.9), slightly]))
+    clearly = replace(piece(0.3, 0.9), letter_like=reading.LETTER_IN_NUMBER + 0.1)
+    assert [p.is_digit for p in reading.judge([piece(0.3, 0.9), clearly])] == [True, False]
 
 
 def test_in_a_number_a_piece_must_lie_further_out_to_be_left_out():
@@ -248,6 +295,7 @@ def test_training_saves_the_digit_stats_beside_the_weights(trained_run):
     workdir, _ = trained_run
     stats = novelty.load_stats(workdir / "model.digits.npz")
     assert stats.means.shape == (10, 128) and stats.precision.shape == (10, 128, 128) and stats.threshold > 0
+    assert stats.letters.weights.shape == (129,) and np.isfinite(stats.letters.threshold)
 
 
 def test_calibrate_recomputes_the_same_stats_for_existing_weights(trained_run, small_mnist_path, tmp_path):
@@ -260,6 +308,7 @@ def test_calibrate_recomputes_the_same_stats_for_existing_weights(trained_run, s
     assert "Epoch" not in result.stdout
     again, trained = (novelty.load_stats(p) for p in (tmp_path / "copy.digits.npz", workdir / "model.digits.npz"))
     assert again.threshold == pytest.approx(trained.threshold, rel=1e-4)
+    assert again.letters.threshold == pytest.approx(trained.letters.threshold, rel=1e-3, abs=1e-3)
     np.testing.assert_allclose(again.means, trained.means, rtol=1e-4, atol=1e-6)
 
 
