@@ -12,9 +12,9 @@ predict.py's own pipeline; a picture is caught when none of its pieces is read a
 predict.py's own verdict (reading.judge, with the digit stats saved beside the weights:
 the Mahalanobis distance to the nearest class on the 128-unit layer, each class's covariance
 shrunk toward the shared one, unless the network is at least 99.9% sure; in a number twice as
-far) is compared with three scores, each with the threshold that refuses 1% of MNIST's
-validation digits: the Mahalanobis distance alone, the
-energy of the logits (-logsumexp), and the softmax's top probability. Beside what each
+far; and the letter detector learnt from printed characters) is compared with three scores,
+each with the threshold that refuses 1% of MNIST's validation digits: the Mahalanobis distance
+alone, the energy of the logits (-logsumexp), and the softmax's top probability. Beside what each
 catches, it prints what each refuses of real digits: MNIST test, the handwriting fonts'
 digits, and, with --realworld, real people's pictures of digits. Last, how many of the signs
 written between two digits (4+7, 4%7, ...) predict.py leaves out of the number, and how many

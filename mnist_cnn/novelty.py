@@ -47,11 +47,12 @@ CONFIDENT = 0.999
 # and refuses 16.
 OWN_COVARIANCE = 0.75
 # Of REFUSED, the share the letter detector refuses. With the weights of two seeds, at 0.1% it
-# catches 10 to 16 points more of bench/notdigits.py's letters (52 -> 68%, 41 -> 52%) and refuses
-# no more of the real-world set's digits; at 0.2%, 2 more letters in 100 but 1 to 3 more digits.
+# catches 9 to 15 points more of bench/notdigits.py's letters (52 -> 67%, 41 -> 50%) and refuses
+# no more of the real-world set's digits; at 0.2%, 2 and 9 more letters in 100, but 3 and 2 more
+# of those digits (bench/README.md).
 LETTER_SHARE = 0.001
-# The detector's L2 penalty (as scikit-learn's C: smaller, smoother). 0.001 to 0.003 caught as
-# many letters at 0.1%; 0.003 and 0.01 refused 8 to 9 more real digits at 0.2%, 0.001 one to three.
+# The detector's L2 penalty (as scikit-learn's C: smaller, smoother). 0.003 caught as many letters
+# at 0.1%, but at 0.2% refused 3 and 9 more of the real-world set's digits (0.001: 3 and 2).
 LETTER_C = 0.001
 LETTER_DIGITS = 5000  # training digits the detector learns from, beside the printed characters...
 LETTER_ON_PAPER = 1500  # ...and some as predict.py reads them (outliers.on_paper)

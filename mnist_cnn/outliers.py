@@ -32,7 +32,7 @@ CANVAS = 300
 
 
 def printed(font: Path, char: str, outline: int, rng: np.random.Generator) -> Image.Image:
-    """One character, 65-100 pixels tall, black on a white page, turned up to 8 degrees."""
+    """One character, 130-200 pixels tall, black on a white page, turned up to 8 degrees."""
     img = Image.new("L", (CANVAS, CANVAS), 255)
     face = ImageFont.truetype(str(font), int(rng.uniform(130, 200)))
     ImageDraw.Draw(img).text(
