@@ -27,7 +27,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
-from scipy import optimize
 
 from mnist_cnn.errors import UserError
 from mnist_cnn.storage import atomic_path
@@ -135,6 +134,8 @@ def letter_inputs(features: np.ndarray, distance: np.ndarray) -> np.ndarray:
 def fit_letter_detector(digits: np.ndarray, not_digits: np.ndarray) -> LetterDetector:
     """Logistic regression, digits 0 and not digits 1, each side weighing half, with an L2
     penalty of 1 / LETTER_C (scikit-learn's LogisticRegression, fitted here by scipy's L-BFGS)."""
+    from scipy import optimize  # only model.py fits: predict.py would spend a quarter second importing it
+
     inputs = np.concatenate([digits, not_digits])
     centre, scale = inputs.mean(axis=0), inputs.std(axis=0) + 1e-6
     x = (inputs - centre) / scale
