@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> None:
     train_data, val_data = split_validation(x_train, y_train)
     (x_fit, y_fit), (x_val, _) = train_data, val_data
     # For novelty.py's letter detector: letters, and digits, as predict.py reads them.
-    not_digits, printed_digits = printed_characters(x_fit[:: len(x_fit) // novelty.LETTER_ON_PAPER])
+    not_digits, printed_digits = printed_characters(x_fit[:: max(1, len(x_fit) // novelty.LETTER_ON_PAPER)])
 
     from mnist_cnn.backend import keras
     from mnist_cnn.network import build_model, features_and_probabilities, float32_copy, load_model, save_weights
