@@ -67,8 +67,11 @@ def on_paper(digits: np.ndarray) -> np.ndarray:
         ink = Image.fromarray(digit.reshape(28, 28).astype(np.uint8)).resize((112, 112), Image.Resampling.BICUBIC)
         page = Image.new("L", (140, 140), 255)
         page.paste(ImageOps.invert(ink), (14, 14))
-        images.append(read_digits(page)[0].image)  # an MNIST digit always has ink
-    return np.stack(images)
+        try:
+            images.append(read_digits(page)[0].image)
+        except UserError:  # a blank image in a dataset given with --data: no digit to learn from
+            continue
+    return np.stack(images) if images else np.zeros((0, 28, 28, 1), np.float32)
 
 
 def printed_characters(mnist_digits: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
