@@ -108,7 +108,8 @@ class Reader:
         far, letter_like = np.zeros(len(everything)), np.full(len(everything), -np.inf)
         if self.stats is not None:
             distance = novelty.distances(self.stats.means, self.stats.precision, features)
-            far, letter_like = distance / self.stats.threshold, novelty.letter_margins(self.stats, features, distance)
+            far = distance / self.stats.threshold
+            letter_like = novelty.letter_margins(self.stats, features, probabilities, distance)
         read = iter(
             [Piece(*each) for each in zip(everything, probabilities, far.tolist(), letter_like.tolist(), strict=True)]
         )

@@ -198,41 +198,80 @@ def letters(rng: np.random.Generator, n: int) -> np.ndarray:
     return features + 6 * np.eye(128)[120]
 
 
+def read_as(n: int, *shares: float) -> np.ndarray:
+    """n rows of probabilities: the first digits at `shares`, the rest of 1 spread over the others."""
+    row = np.full(10, (1 - sum(shares)) / (10 - len(shares)))
+    row[: len(shares)] = shares
+    return np.tile(row, (n, 1))
+
+
+def unsure(n: int) -> np.ndarray:
+    return np.full((n, 10), 0.1)
+
+
+def calibrated(rng: np.random.Generator, n: int = 20000) -> novelty.DigitStats:
+    """Stats of the clusters' digits, all read unsure, with a detector taught by letters()."""
+    train, labels = clusters(rng, n)
+    validation = clusters(rng, n // 4)[0]
+    printed = ((letters(rng, 1000), unsure(1000)), (clusters(rng, 500)[0], unsure(500)))
+    return novelty.calibrate((train, unsure(n)), labels, (validation, unsure(n // 4)), printed)
+
+
+def margins(stats: novelty.DigitStats, features: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
+    return novelty.letter_margins(
+        stats, features, probabilities, novelty.distances(stats.means, stats.precision, features)
+    )
+
+
 def test_the_thresholds_refuse_one_percent_of_validation_digits_that_are_not_read_confidently():
     rng = np.random.default_rng(1)
-    train, (validation, _) = clusters(rng, 20000), clusters(rng, 5000)
-    printed = (letters(rng, 1000), clusters(rng, 500)[0])
-    unsure = np.full((5000, 10), 0.1)
-    stats = novelty.calibrate(train, (validation, unsure), printed)
+    (train, labels), (validation, _) = clusters(rng, 20000), clusters(rng, 5000)
+    printed = ((letters(rng, 1000), unsure(1000)), (clusters(rng, 500)[0], unsure(500)))
+    stats = novelty.calibrate((train, unsure(20000)), labels, (validation, unsure(5000)), printed)
     far = novelty.distances(stats.means, stats.precision, validation)
-    letter_like = novelty.letter_margins(stats, validation, far) > 0
+    letter_like = margins(stats, validation, unsure(5000)) > 0
     assert letter_like.mean() == pytest.approx(novelty.LETTER_SHARE, abs=0.001)
     assert ((far > stats.threshold) | letter_like).mean() == pytest.approx(novelty.REFUSED, abs=0.002)
     # Confident readings are never refused for their distance, so they do not count toward the
     # 1%: the bar moves down.
-    sure = unsure.copy()
+    sure = unsure(5000)
     sure[::2] = np.eye(10)[3]
-    assert novelty.calibrate(train, (validation, sure), printed).threshold < stats.threshold
+    again = novelty.calibrate((train, unsure(20000)), labels, (validation, sure), printed)
+    assert again.threshold < stats.threshold
 
 
 def test_the_letter_detector_tells_letters_it_never_saw_from_digits():
     rng = np.random.default_rng(3)
-    validation = (clusters(rng, 5000)[0], np.full((5000, 10), 0.1))
-    stats = novelty.calibrate(clusters(rng, 20000), validation, (letters(rng, 1000), clusters(rng, 500)[0]))
+    stats = calibrated(rng)
     digits, unseen = clusters(rng, 1000)[0], letters(rng, 1000)
-    digit_margins, letter_margins = (
-        novelty.letter_margins(stats, f, novelty.distances(stats.means, stats.precision, f)) for f in (digits, unseen)
-    )
-    assert (digit_margins > 0).mean() < 0.01 and (letter_margins > 0).mean() > 0.95
+    assert (margins(stats, digits, unsure(1000)) > 0).mean() < 0.01
+    assert (margins(stats, unseen, unsure(1000)) > 0).mean() > 0.95
+
+
+def test_the_letter_detector_reads_the_networks_hesitation_between_two_digits():
+    # Letters whose units lie among the digits', but which the network reads as 4 or 6 where it
+    # reads the digits surely: only the margin between its two likeliest digits tells them.
+    rng = np.random.default_rng(5)
+    (train, labels), validation = clusters(rng, 20000), clusters(rng, 5000)[0]
+    sure, torn = read_as(20000, 0.99), read_as(1000, 0.45, 0.45)
+    printed = ((clusters(rng, 1000)[0], torn), (clusters(rng, 500)[0], sure[:500]))
+    stats = novelty.calibrate((train, sure), labels, (validation, sure[:5000]), printed)
+    assert (margins(stats, clusters(rng, 1000)[0], sure[:1000]) > 0).mean() < 0.01
+    assert (margins(stats, clusters(rng, 1000)[0], torn) > 0).mean() > 0.95
+
+
+def test_a_detector_saved_before_it_read_the_margin_still_judges(tmp_path):
+    rng = np.random.default_rng(6)
+    stats = calibrated(rng, 5000)
+    old = replace(stats.letters, **{f: getattr(stats.letters, f)[:-1] for f in ("centre", "scale", "weights")})
+    novelty.save_stats(replace(stats, letters=old), tmp_path / "old.digits.npz")
+    loaded = novelty.load_stats(tmp_path / "old.digits.npz")
+    assert loaded.letters.weights.shape == (129,)
+    assert (margins(loaded, letters(rng, 200), unsure(200)) > 0).mean() > 0.95
 
 
 def test_stats_with_a_letter_detector_load_as_saved(tmp_path):
-    rng = np.random.default_rng(4)
-    stats = novelty.calibrate(
-        clusters(rng, 5000),
-        (clusters(rng, 2000)[0], np.full((2000, 10), 0.1)),
-        (letters(rng, 300), clusters(rng, 100)[0]),
-    )
+    stats = calibrated(np.random.default_rng(4), 5000)
     novelty.save_stats(stats, tmp_path / "model.digits.npz")
     loaded = novelty.load_stats(tmp_path / "model.digits.npz")
     assert loaded.threshold == stats.threshold and loaded.letters.threshold == stats.letters.threshold
@@ -295,7 +334,7 @@ def test_training_saves_the_digit_stats_beside_the_weights(trained_run):
     workdir, _ = trained_run
     stats = novelty.load_stats(workdir / "model.digits.npz")
     assert stats.means.shape == (10, 128) and stats.precision.shape == (10, 128, 128) and stats.threshold > 0
-    assert stats.letters.weights.shape == (129,) and np.isfinite(stats.letters.threshold)
+    assert stats.letters.weights.shape == (130,) and np.isfinite(stats.letters.threshold)
 
 
 def test_calibrate_recomputes_the_same_stats_for_existing_weights(trained_run, small_mnist_path, tmp_path):
