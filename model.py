@@ -104,10 +104,10 @@ def main(argv: list[str] | None = None) -> None:
     from mnist_cnn.network import build_model, features_and_probabilities, float32_copy, load_model, save_weights
 
     if args.calibrate:
-        train, validation, letters, digits = features_and_probabilities(
+        trained_on, validation, letters, digits = features_and_probabilities(
             load_model(args.weights), x_fit, x_val, not_digits, printed_digits
         )
-        novelty.save_stats(novelty.calibrate(train, y_fit, validation, (letters, digits)), stats)
+        novelty.save_stats(novelty.calibrate(trained_on, y_fit, validation, (letters, digits)), stats)
         print(f"saved {stats}")
         return
     from mnist_cnn.training import ResumeNotice, train, use_precision
@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> None:
         # Tested and measured as predict.py will run it, float32 throughout, in one pass: the test
         # set's answers, and where the training digits lie in the 128-unit layer and the distance
         # beyond which a picture is not a digit, and the letter detector (mnist_cnn/novelty.py).
-        train, validation, (_, test_probabilities), letters, digits = features_and_probabilities(
+        trained_on, validation, (_, test_probabilities), letters, digits = features_and_probabilities(
             float32_copy(model), x_fit, x_val, x_test, not_digits, printed_digits
         )
         test_accuracy = float(np.mean(test_probabilities.argmax(axis=1) == y_test))
@@ -159,7 +159,7 @@ def main(argv: list[str] | None = None) -> None:
         test_loss = float(np.mean(-np.log(np.clip(right, 1e-7, 1))))  # Keras' cross-entropy, its clipping too
         print(f"test accuracy: {test_accuracy:.4f}  test loss: {test_loss:.4f}")
         try:
-            novelty.save_stats(novelty.calibrate(train, y_fit, validation, (letters, digits)), stats)
+            novelty.save_stats(novelty.calibrate(trained_on, y_fit, validation, (letters, digits)), stats)
             figures.save_plot(history, args.plot, test_accuracy)
             figures.save_mistakes(mistakes, x_test, y_test, test_probabilities)
         except WriteError as e:
