@@ -51,8 +51,9 @@ OWN_COVARIANCE = 0.75
 # 2 and 9 more letters in 100, but 3 and 2 more of those digits. With the network's margin
 # among its inputs, 0.2% refuses no more of them than 0.1% did (bench/README.md).
 LETTER_SHARE = 0.002
-# The detector's L2 penalty (as scikit-learn's C: smaller, smoother). 0.003 caught as many letters
-# at 0.1%, but at 0.2% refused 3 and 9 more of the real-world set's digits (0.001: 3 and 2).
+# The detector's L2 penalty (as scikit-learn's C: smaller, smoother). Before it read the margin,
+# 0.003 caught as many letters at 0.1%, but at 0.2% refused 3 and 9 more of the real-world set's
+# digits (0.001: 3 and 2); with the margin it has not been measured again.
 LETTER_C = 0.001
 LETTER_DIGITS = 5000  # training digits the detector learns from, beside the printed characters...
 # ...and some as predict.py reads them (outliers.on_paper). With the margin among its inputs, 1,500
