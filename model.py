@@ -92,18 +92,16 @@ def main(argv: list[str] | None = None) -> None:
     if args.calibrate and not args.weights.is_file():
         raise UserError(f"{args.weights}: no such weights to calibrate; train them with python3 model.py")
     from mnist_cnn.mnist import load_mnist, split_validation  # reads the data before TensorFlow loads
-    from mnist_cnn.outliers import printed_characters
 
     (x_train, y_train), (x_test, y_test) = load_mnist(args.data)
     train_data, val_data = split_validation(x_train, y_train)
     (x_fit, y_fit), (x_val, _) = train_data, val_data
-    # For novelty.py's letter detector: letters, and digits, as predict.py reads them.
-    not_digits, printed_digits = printed_characters(x_fit[:: max(1, len(x_fit) // novelty.LETTER_ON_PAPER)])
 
     from mnist_cnn.backend import keras
     from mnist_cnn.network import build_model, features_and_probabilities, float32_copy, load_model, save_weights
 
     if args.calibrate:
+        not_digits, printed_digits = letter_examples(x_fit)
         trained_on, validation, letters, digits = features_and_probabilities(
             load_model(args.weights), x_fit, x_val, not_digits, printed_digits
         )
@@ -148,6 +146,7 @@ def main(argv: list[str] | None = None) -> None:
             save_weights(model, args.weights)
         except WriteError as e:
             raise kept_for_resume(e, state) from None
+        not_digits, printed_digits = letter_examples(x_fit)
         # Tested and measured as predict.py will run it, float32 throughout, in one pass: the test
         # set's answers, and where the training digits lie in the 128-unit layer and the distance
         # beyond which a picture is not a digit, and the letter detector (mnist_cnn/novelty.py).
@@ -169,6 +168,16 @@ def main(argv: list[str] | None = None) -> None:
     if not args.no_show and figures.has_display():
         draw = partial(figures.draw_history, history=history, test_accuracy=test_accuracy)
         figures.show_window(figures.PLOT_WINDOW_TITLE, draw, figures.HISTORY_SIZE)
+
+
+def letter_examples(x_fit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(not digits, digits) for novelty.py's letter detector, as predict.py reads them: printed
+    letters, and printed digits beside MNIST's on paper. Drawn once training is over (80 s on a
+    2-core AMD EPYC), so that a resumed run does not wait for them again before its first epoch."""
+    from mnist_cnn.outliers import printed_characters
+
+    print("drawing the printed letters and digits that teach the letter detector")
+    return printed_characters(x_fit[:: max(1, len(x_fit) // novelty.LETTER_ON_PAPER)])
 
 
 def kept_for_resume(error: WriteError, state: Path) -> UserError:
