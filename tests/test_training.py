@@ -54,7 +54,10 @@ def test_predict_reads_real_test_digits_saved_as_png_in_both_polarities(trained_
     for polarity, predicted in answers.items():
         correct = np.mean(np.array(predicted) == labels.astype(str))
         assert correct >= 0.8, f"{polarity}: {correct:.0%} right"
-    assert answers["white on black"] == answers["black on white"]
+    # The two polarities make 28x28s up to 0.4 of a grey level apart, enough for a digit on the
+    # refusal threshold's edge to be "not a digit" in one only; any two readings must agree.
+    read_in_both = [(a, b) for a, b in zip(*answers.values(), strict=True) if "not a digit" not in (a, b)]
+    assert len(read_in_both) >= 18 and all(a == b for a, b in read_in_both)
 
 
 def test_the_mistakes_figure_shows_digits_the_weights_really_misread(trained_run, small_mnist_path):
