@@ -61,16 +61,19 @@ def as_read(chars: str, rng: np.random.Generator) -> np.ndarray:
 def on_paper(digits: np.ndarray) -> np.ndarray:
     """MNIST digits (white on black 28x28s) written dark on a white page, four times their size,
     as predict.py reads them: digits in the look of the printed characters, which also went
-    through its pipeline, so that the look is not what tells a letter."""
+    through its pipeline, so that the look is not what tells a letter. Those it reads as one piece
+    only, as as_read keeps: half of a digit it splits in two is not a digit (2 of 4,154)."""
     images = []
     for digit in digits:
         ink = Image.fromarray(digit.reshape(28, 28).astype(np.uint8)).resize((112, 112), Image.Resampling.BICUBIC)
         page = Image.new("L", (140, 140), 255)
         page.paste(ImageOps.invert(ink), (14, 14))
         try:
-            images.append(read_digits(page)[0].image)
+            pieces = read_digits(page)
         except UserError:  # a blank image in a dataset given with --data: no digit to learn from
             continue
+        if len(pieces) == 1:
+            images.append(pieces[0].image)
     return np.stack(images) if images else np.zeros((0, 28, 28, 1), np.float32)
 
 

@@ -12,7 +12,7 @@ from conftest import assert_one_line_error, run_script
 from PIL import Image, ImageDraw
 
 import predict
-from mnist_cnn import novelty, reading
+from mnist_cnn import novelty, outliers, reading
 from mnist_cnn.digits import Halves
 from mnist_cnn.pictures import Digit
 
@@ -258,6 +258,15 @@ def test_the_letter_detector_reads_the_networks_hesitation_between_two_digits():
     stats = novelty.calibrate((train, sure), labels, (validation, sure[:5000]), printed)
     assert (margins(stats, clusters(rng, 1000)[0], sure[:1000]) > 0).mean() < 0.01
     assert (margins(stats, clusters(rng, 1000)[0], torn) > 0).mean() > 0.95
+
+
+def test_the_detector_learns_digits_on_paper_only_from_those_read_as_one_piece():
+    # A digit the pipeline splits in two would teach each half as a digit: it is left out.
+    whole, split = np.zeros((28, 28), np.uint8), np.zeros((28, 28), np.uint8)
+    whole[4:24, 12:16] = 255  # a 1
+    split[4:24, 3:6] = split[4:24, 22:25] = 255  # two strokes far apart: two pieces
+    read = outliers.on_paper(np.stack([whole, split, whole]))
+    assert read.shape == (2, 28, 28, 1)
 
 
 def test_a_detector_saved_before_it_read_the_margin_still_judges(tmp_path):
