@@ -84,6 +84,12 @@ class Piece:
     def answer(self) -> int:
         return int(np.argmax(self.probabilities))
 
+    @property
+    def digit_shaped(self) -> bool:
+        """Whether the letter detector is sure it is a digit (novelty.DIGIT_SHAPED); never without
+        a detector (letter_like -inf)."""
+        return -np.inf < self.letter_like < -novelty.DIGIT_SHAPED
+
 
 class Reader:
     """The network with given weights and, when saved beside them, its digit stats."""
@@ -174,11 +180,12 @@ def height(piece: Piece) -> int:
 
 
 def is_digit(piece: Piece, limit: float) -> bool:
-    """Within `limit` of the digits, or read CONFIDENT-ly however far out; and not shaped like a
-    letter, however sure the network is (it has seen no letter to be unsure of), in a number (a
-    `limit` beyond ALONE) only LETTER_IN_NUMBER further out."""
+    """Within `limit` of the digits, or, however far out, read CONFIDENT-ly or digit_shaped; and
+    not shaped like a letter, however sure the network is (it has seen no letter to be unsure of),
+    in a number (a `limit` beyond ALONE) only LETTER_IN_NUMBER further out."""
     letter_limit = 0.0 if limit <= ALONE else LETTER_IN_NUMBER
-    return (piece.novelty <= limit or piece.confidence >= novelty.CONFIDENT) and piece.letter_like <= letter_limit
+    near = piece.novelty <= limit or piece.confidence >= novelty.CONFIDENT or piece.digit_shaped
+    return near and piece.letter_like <= letter_limit
 
 
 def read_as_two(piece: Piece, limit: float, alone: bool) -> bool:

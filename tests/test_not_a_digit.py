@@ -293,6 +293,13 @@ def test_a_lone_piece_far_from_the_digits_is_not_a_digit_unless_the_network_is_s
     assert reading.judge([piece(5.0, 0.9995)])[0].is_digit  # a neat digit unlike MNIST's, read at 100%
 
 
+def test_a_lone_piece_far_out_is_a_digit_where_the_letter_detector_is_sure_it_is_one():
+    far_out = piece(1.2, 0.9)  # letter_like -inf: weights without a detector, whose distance alone judges
+    assert reading.judge([replace(far_out, letter_like=-2 * novelty.DIGIT_SHAPED)])[0].is_digit
+    assert not reading.judge([replace(far_out, letter_like=-novelty.DIGIT_SHAPED / 2)])[0].is_digit
+    assert not reading.judge([far_out])[0].is_digit
+
+
 def test_a_lone_piece_shaped_like_a_letter_is_not_a_digit_however_sure_the_network_is():
     assert not reading.judge([replace(piece(0.5, 0.9999), letter_like=0.2)])[0].is_digit
     assert reading.judge([replace(piece(0.5, 0.9999), letter_like=-0.2)])[0].is_digit
