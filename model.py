@@ -142,11 +142,12 @@ def main(argv: list[str] | None = None) -> None:
         accuracies = history["val_accuracy"]
         kept = len(accuracies) if args.recipe.plain else accuracies.index(max(accuracies)) + 1
         print(f"kept epoch {kept} of {len(accuracies)} (validation accuracy {accuracies[kept - 1]:.4f})")
+        # Drawn before the weights are saved, so that new weights never lie beside old stats for long.
+        not_digits, printed_digits = letter_examples(x_fit)
         try:
             save_weights(model, args.weights)
         except WriteError as e:
             raise kept_for_resume(e, state) from None
-        not_digits, printed_digits = letter_examples(x_fit)
         # Tested and measured as predict.py will run it, float32 throughout, in one pass: the test
         # set's answers, and where the training digits lie in the 128-unit layer and the distance
         # beyond which a picture is not a digit, and the letter detector (mnist_cnn/novelty.py).
@@ -172,8 +173,9 @@ def main(argv: list[str] | None = None) -> None:
 
 def letter_examples(x_fit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(not digits, digits) for novelty.py's letter detector, as predict.py reads them: printed
-    letters, and printed digits beside MNIST's on paper. Drawn once training is over (80 s on a
-    2-core AMD EPYC), so that a resumed run does not wait for them again before its first epoch."""
+    letters, and printed digits beside MNIST's on paper. Drawn once training is over (over a
+    minute on a 2-core AMD EPYC), so that a resumed run does not wait for them again before its
+    first epoch; a run interrupted while they are drawn finishes when started again."""
     from mnist_cnn.outliers import printed_characters
 
     print("drawing the printed letters and digits that teach the letter detector")

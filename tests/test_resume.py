@@ -56,6 +56,29 @@ def test_killed_run_resumes_from_its_last_finished_epoch_and_ends_complete(small
     network.build_model().load_weights(tmp_path / "model.weights.h5")
 
 
+def test_run_killed_after_its_last_epoch_finishes_without_training_again(small_mnist_path, tmp_path):
+    args = ("--data", str(small_mnist_path), "--epochs", "1", "--no-show")
+    first = start_training(tmp_path, *args)
+    backed_up = tmp_path / "model.resume" / "backup" / "training_metadata.json"
+    deadline = time.monotonic() + 120
+    while not backed_up.exists():  # the last epoch backed up: what follows takes a minute (letter_examples)
+        assert first.poll() is None and time.monotonic() < deadline, first.communicate()
+        time.sleep(0.05)
+    first.kill()
+    first.wait()
+    assert not (tmp_path / "model.weights.h5").exists()  # saved only with its stats, after the drawing
+
+    second = run_script("model.py", *args, cwd=tmp_path)
+    assert second.returncode == 0, second.stderr
+    assert "Epoch " not in second.stdout and "kept epoch 1 of 1" in second.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "model.digits.npz",
+        "model.weights.h5",
+        "results-mistakes.png",
+        "results.png",
+    ]
+
+
 def test_ctrl_c_stops_in_one_line_and_keeps_what_resuming_needs(small_mnist_path, tmp_path):
     run = start_training(tmp_path, "--data", str(small_mnist_path), "--epochs", "20", "--no-show")
     wait_for_epochs(run, tmp_path / "model.resume" / "history.csv", 2)  # so epoch 1 is backed up
