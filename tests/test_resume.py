@@ -4,6 +4,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import keras
@@ -25,13 +26,22 @@ def start_training(cwd: Path, *args: str) -> subprocess.Popen:
     )
 
 
-def wait_for_epochs(run: subprocess.Popen, history: Path, epochs: int, timeout: float = 120) -> None:
-    """Wait until `run` has logged `epochs` finished epochs."""
+def wait_until(run: subprocess.Popen, done: Callable[[], bool], timeout: float = 120) -> None:
+    """Wait, while `run` goes on, until `done()`."""
     deadline = time.monotonic() + timeout
-    while len(resume.read_history(history).get("loss", [])) < epochs:
+    while not done():
         assert run.poll() is None, run.communicate()
         assert time.monotonic() < deadline, "training did not get that far in time"
         time.sleep(0.05)
+
+
+def wait_for_epochs(run: subprocess.Popen, history: Path, epochs: int) -> None:
+    """Wait until `run` has logged `epochs` finished epochs."""
+    wait_until(run, lambda: len(resume.read_history(history).get("loss", [])) >= epochs)
+
+
+# What a complete run leaves beside the weights: its state folder is gone.
+COMPLETE_RUN = ["model.digits.npz", "model.weights.h5", "results-mistakes.png", "results.png"]
 
 
 def test_killed_run_resumes_from_its_last_finished_epoch_and_ends_complete(small_mnist_path, tmp_path):
@@ -47,23 +57,15 @@ def test_killed_run_resumes_from_its_last_finished_epoch_and_ends_complete(small
     assert resumed_at >= 2  # at least epoch 1 was not trained again
     assert second.stdout.count("Epoch ") == 4 - resumed_at + 1
     assert "of 4 (validation accuracy" in second.stdout  # the history spans all 4 epochs
-    assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "model.digits.npz",
-        "model.weights.h5",
-        "results-mistakes.png",
-        "results.png",
-    ]  # state removed
+    assert sorted(p.name for p in tmp_path.iterdir()) == COMPLETE_RUN
     network.build_model().load_weights(tmp_path / "model.weights.h5")
 
 
 def test_run_killed_after_its_last_epoch_finishes_without_training_again(small_mnist_path, tmp_path):
     args = ("--data", str(small_mnist_path), "--epochs", "1", "--no-show")
     first = start_training(tmp_path, *args)
-    backed_up = tmp_path / "model.resume" / "backup" / "training_metadata.json"
-    deadline = time.monotonic() + 120
-    while not backed_up.exists():  # the last epoch backed up: what follows takes a minute (letter_examples)
-        assert first.poll() is None and time.monotonic() < deadline, first.communicate()
-        time.sleep(0.05)
+    # The last epoch backed up: what follows takes a minute (model.letter_examples).
+    wait_until(first, (tmp_path / "model.resume" / "backup" / "training_metadata.json").exists)
     first.kill()
     first.wait()
     assert not (tmp_path / "model.weights.h5").exists()  # saved only with its stats, after the drawing
@@ -71,12 +73,7 @@ def test_run_killed_after_its_last_epoch_finishes_without_training_again(small_m
     second = run_script("model.py", *args, cwd=tmp_path)
     assert second.returncode == 0, second.stderr
     assert "Epoch " not in second.stdout and "kept epoch 1 of 1" in second.stdout
-    assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "model.digits.npz",
-        "model.weights.h5",
-        "results-mistakes.png",
-        "results.png",
-    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == COMPLETE_RUN
 
 
 def test_ctrl_c_stops_in_one_line_and_keeps_what_resuming_needs(small_mnist_path, tmp_path):
