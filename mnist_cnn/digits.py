@@ -5,7 +5,8 @@ the pen skipped); pieces too small to be a digit beside the others (a dash, a de
 a comma hanging between two, are marks, left out and said so (dust away from them is nothing);
 a group much wider than the line is tall is digits that touch, split where their ink
 is thinnest, and one about as wide as two is kept both ways, one digit and two, for the network
-to choose (reading.judge), as is one with a 1 pressed against its digit's side.
+to choose (reading.judge), as is each part of a split that is, and one with a 1 pressed against
+its digit's side.
 One group is one digit: pictures.py then reads it exactly as a single digit.
 NumPy and scipy.ndimage only.
 """
@@ -140,7 +141,7 @@ def places_on_line(
             if parts == 2 and in_number:  # or one wide digit: a 2 with a long base, cut, reads 21
                 places += [replace(place, halves_are=Halves.WIDE) for place in split_touching(own, 2, both_ways=True)]
             else:
-                places += split_touching(own, parts)
+                places += [both_ways_if_two(own, place, height) for place in split_touching(own, parts)]
         elif width > (MAYBE_TWO if in_number else LONE_PAIR) * height:  # one wide digit or two that touch
             places += split_touching(own, 2, both_ways=True)
         elif in_number and width > NARROW_TWO * height:
@@ -154,6 +155,19 @@ def places_on_line(
     if apart and len(places) == 1:
         places[0].halves, places[0].halves_are = apart, Halves.APART
     return places
+
+
+def both_ways_if_two(own: np.ndarray, place: Place, height: int) -> Place:
+    """A part of a group split into as many digits as its width holds (DIGIT_WIDTH) that may
+    itself hold two, judged as a group in a number is (MAYBE_TWO, NARROW_TWO): narrow digits
+    that touch (a "3557" in the width of three) hold more than that count."""
+    _, _, left, right = place.box
+    if right - left <= NARROW_TWO * height:
+        return place
+    part = np.zeros_like(own)
+    part[:, left:right] = own[:, left:right]
+    [whole] = split_touching(part, 2, both_ways=True)
+    return whole if right - left > MAYBE_TWO * height else replace(whole, halves_are=Halves.NARROW)
 
 
 def a_one_pressed_against(

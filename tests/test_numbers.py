@@ -130,6 +130,32 @@ def test_two_digits_that_touch_and_overlap_in_a_number_are_kept_both_ways_as_nar
     assert 0.7 * 120 < pair.box[2] - pair.box[0] < 0.9 * 120
 
 
+def narrow_zeros(count: int, width: int, step: int) -> Image.Image:
+    """`count` 0s 120 pixels tall and `width` wide, each `step` to the right of the one before,
+    so that each touches the next: a long group of narrow digits, dark on white."""
+    img = Image.new("L", (180 + step * count, 180), 255)
+    draw = ImageDraw.Draw(img)
+    for k in range(count):
+        draw.ellipse((60 + k * step, 30, 60 + k * step + width, 150), outline=0, width=9)
+    return img
+
+
+@pytest.mark.parametrize(
+    "count, width, step, kept_as",
+    [(6, 54, 50, [Halves.NARROW] * 3), (5, 60, 55, [Halves.CUT, None, Halves.CUT])],
+    ids=["six in the width of three", "five in the width of three"],
+)
+def test_each_part_of_a_long_group_of_narrow_digits_that_touch_may_be_two(count, width, step, kept_as):
+    # Digits half as wide as tall: the group's width holds fewer digits of DIGIT_WIDTH than it
+    # has, so it is cut in three, and a part holding two 0s is kept both ways, as a group of
+    # that width in a number is (narrow, or cut where it is wider), for reading.judge() to choose.
+    digits = pictures.read_digits(narrow_zeros(count, width, step))
+    assert [d.halves_are if d.halves else None for d in digits] == kept_as
+    halves = [h for d in digits for h in (d.halves or [d])]
+    assert len(halves) == count
+    assert all(abs((h.box[2] - h.box[0]) - step) <= 12 for h in halves[1:-1])
+
+
 def drawn(*strokes: list[tuple[int, int]]) -> Image.Image:
     """Strokes (in pixels) dark on white, 330 x 180."""
     img = Image.new("L", (330, 180), 255)
