@@ -192,6 +192,9 @@ def read_as_two(piece: Piece, limit: float, alone: bool) -> bool:
     """Whether a group of ink that may be two digits touching (pictures.Digit.halves) is read
     as two: when the network is at least SURE_HALF sure of each half, neither half lies further
     out than `limit`, and each is read surer than the whole or lies NEARER the digits than it.
+    A group in a number that is no digit as a whole is two wherever the network is SURE_HALF
+    sure of each half and each is a digit: the whole would be left out, and its halves need not
+    be read surer than it (a "91" that touches, the whole shaped like a letter, its 9 at 92%).
     A group `alone` in its picture is first read as one: only one that is no digit as a whole may
     be two (a wide 0 stays a 0), unless its halves are pieces apart rather than a cut (a small 9
     beside a tall 1: "91", which the whole read as 4 at 80%); then only if surer than the whole.
@@ -220,6 +223,8 @@ def read_as_two(piece: Piece, limit: float, alone: bool) -> bool:
     whole_first = alone and is_digit(piece, limit)
     if whole_first and made != Halves.APART:
         return False
+    if not alone and not is_digit(piece, limit):  # left out whole: no need to read better than it
+        return all(h.confidence > SURE_HALF and is_digit(h, limit) for h in piece.halves)
     return all(
         h.confidence > SURE_HALF
         and h.novelty <= limit

@@ -97,6 +97,24 @@ def test_a_group_in_a_number_whose_halves_lie_much_nearer_the_digits_is_two_howe
     assert len(reading.judge([apart])) == 1, "...even where its halves are pieces apart"
 
 
+def test_a_group_in_a_number_that_is_no_digit_whole_is_two_where_the_network_is_sure_of_each_half():
+    # A "91" that touches in 5991: whole, shaped like a letter; its 9 read less surely than the
+    # whole and not half as far out, yet sure, and both halves digits: read as two, not left out.
+    halves = (piece(0.9, 0.92, (0, 0, 20, 20)), piece(0.8, 0.99, (20, 0, 40, 20)))
+    odd = replace(piece(1.6, 0.93, (0, 0, 40, 20)), halves=halves, letter_like=1.5)
+    judged = reading.judge([piece(0.2, 0.99), odd])
+    assert [(p.digit.box, p.is_digit) for p in judged] == [
+        ((0, 0, 10, 10), True),
+        ((0, 0, 20, 20), True),
+        ((20, 0, 40, 20), True),
+    ]
+    letter_half = replace(odd, halves=(halves[0], replace(halves[1], letter_like=1.5)))
+    assert [p.is_digit for p in reading.judge([piece(0.2, 0.99), letter_half])] == [True, False]
+    unsure = replace(odd, halves=(replace(halves[0], probabilities=piece(0.9, 0.8).probabilities), halves[1]))
+    assert [p.is_digit for p in reading.judge([piece(0.2, 0.99), unsure])] == [True, False]
+    assert len(reading.judge([odd])) == 1, "alone: as before, the whole first"
+
+
 def test_a_narrow_group_in_a_number_is_two_only_where_as_a_whole_it_is_no_digit():
     halves = (piece(0.3, 0.99, (0, 0, 15, 20)), piece(0.4, 0.98, (15, 0, 30, 20)))
     narrow = replace(piece(1.3, 0.9, (0, 0, 30, 20)), halves=halves)  # a bold "99" that touches
