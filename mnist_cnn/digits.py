@@ -158,9 +158,10 @@ def places_on_line(
 
 
 def both_ways_if_two(own: np.ndarray, place: Place, height: int) -> Place:
-    """A part of a group split into as many digits as its width holds (DIGIT_WIDTH) that may
-    itself hold two, judged as a group in a number is (MAYBE_TWO, NARROW_TWO): narrow digits
-    that touch (a "3557" in the width of three) hold more than that count."""
+    """One part of a group split into as many digits as its width holds at DIGIT_WIDTH, kept both
+    ways where it is as wide as two, as a group of its width in a number is (MAYBE_TWO: cut;
+    NARROW_TWO: narrow): narrow digits that touch hold more than that count (a "3557" cut as
+    3 | 55 | 7)."""
     _, _, left, right = place.box
     if right - left <= NARROW_TWO * height:
         return place
