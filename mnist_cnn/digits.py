@@ -142,12 +142,8 @@ def places_on_line(
                 places += [replace(place, halves_are=Halves.WIDE) for place in split_touching(own, 2, both_ways=True)]
             else:
                 places += [both_ways_if_two(own, place, height) for place in split_touching(own, parts)]
-        elif width > (MAYBE_TWO if in_number else LONE_PAIR) * height:  # one wide digit or two that touch
-            places += split_touching(own, 2, both_ways=True)
-        elif in_number and width > NARROW_TWO * height:
-            # Two digits that touch and lean into each other (a bold "99", a "30") are narrower
-            # than one wide digit, but as one they are an odd shape, far from every digit.
-            places += [replace(place, halves_are=Halves.NARROW) for place in split_touching(own, 2, both_ways=True)]
+        elif two := maybe_two(own, width, height, in_number):
+            places.append(two)
         elif one := a_one_pressed_against(own, bounds, stroke, alone=not in_number):
             places.append(one)
         else:
@@ -157,18 +153,31 @@ def places_on_line(
     return places
 
 
+def maybe_two(own: np.ndarray, width: int, height: int, in_number: bool) -> Place | None:
+    """The group `own`, `width` wide on a line `height` tall, as one place kept both ways, one
+    digit and two, where it is as wide as one wide digit or two that touch (MAYBE_TWO in a number,
+    LONE_PAIR alone), or, in a number, NARROW (NARROW_TWO): two digits that touch and lean into
+    each other (a bold "99", a "30") are narrower than one wide digit, but as one they are an odd
+    shape, far from every digit. None where it is narrower."""
+    if width > (MAYBE_TWO if in_number else LONE_PAIR) * height:
+        [whole] = split_touching(own, 2, both_ways=True)
+        return whole
+    if in_number and width > NARROW_TWO * height:
+        [whole] = split_touching(own, 2, both_ways=True)
+        return replace(whole, halves_are=Halves.NARROW)
+    return None
+
+
 def both_ways_if_two(own: np.ndarray, place: Place, height: int) -> Place:
     """One part of a group split into as many digits as its width holds at DIGIT_WIDTH, kept both
-    ways where it is as wide as two, as a group of its width in a number is (MAYBE_TWO: cut;
-    NARROW_TWO: narrow): narrow digits that touch hold more than that count (a "3557" cut as
-    3 | 55 | 7)."""
+    ways where it may be two, as a group of its width in a number is (maybe_two): narrow digits
+    that touch hold more than that count (a "3557" cut as 3 | 55 | 7)."""
     _, _, left, right = place.box
-    if right - left <= NARROW_TWO * height:
+    if right - left <= NARROW_TWO * height:  # too narrow to be two: no copy of the picture's mask
         return place
     part = np.zeros_like(own)
     part[:, left:right] = own[:, left:right]
-    [whole] = split_touching(part, 2, both_ways=True)
-    return whole if right - left > MAYBE_TWO * height else replace(whole, halves_are=Halves.NARROW)
+    return maybe_two(part, right - left, height, in_number=True) or place
 
 
 def a_one_pressed_against(
