@@ -1,15 +1,17 @@
 """Numbers written in the handwriting fonts as a person would write them on a page: how many
-predict.py reads digit for digit, as written, on ruled paper, slightly out of focus, written close.
+predict.py reads digit for digit, as written, on ruled paper, slightly out of focus, written close, touching.
 
     python3 bench/fontnumbers.py --weights model.weights.h5
 
 Each of the 16 fonts of bench/writers.py writes a set of numbers, 90-point, in dark ink on grey
-paper with noise (900 x 500 pixels), under four conditions: as written; on paper ruled every 60
+paper with noise (900 x 500 pixels), under five conditions: as written; on paper ruled every 60
 pixels, the digits about as tall as the space between two lines, so that they rest on one and
 touch the other; out of focus (a Gaussian blur of 1 pixel, where the glyphs of some fonts
-touch); written close (4 pixels less between glyphs). The numbers are `2026 15 3.14 1987 41 711
-100 -12`, or with --ones the two-digit numbers with a 1 (10 to 91), whose 1 often touches its
-neighbour. A number is read right where predict.py's digits, marks left out, are its digits.
+touch); written close (4 pixels less between glyphs); touching (each digit begun 3 pixels before
+the last one's ink ends, so that upright digits touch and slanted ones reach over each other).
+The numbers are `2026 15 3.14 1987 41 711 100 -12`, or with --ones the two-digit numbers with a
+1 (10 to 91), whose 1 often touches its neighbour. A number is read right where predict.py's
+digits, marks left out, are its digits.
 """
 
 import sys
@@ -24,7 +26,13 @@ from mnist_cnn.reading import Reader, judge
 
 NUMBERS = ("2026", "15", "3.14", "1987", "41", "711", "100", "-12")
 ONES = ("10", "11", "12", "14", "16", "17", "18", "19", "21", "31", "41", "51", "61", "71", "81", "91")
-CONDITIONS = {"as written": {}, "ruled": {"ruled": True}, "out of focus": {"blur": 1.0}, "written close": {"closer": 4}}
+CONDITIONS = {
+    "as written": {},
+    "ruled": {"ruled": True},
+    "out of focus": {"blur": 1.0},
+    "written close": {"closer": 4},
+    "touching": {"touching": 3},
+}
 
 
 def page(
@@ -34,16 +42,23 @@ def page(
     ruled: bool = False,
     blur: float = 0.0,
     closer: int = 0,
+    touching: int | None = None,
 ) -> Image.Image:
-    """`text` written on grey paper, one glyph after another, `closer` pixels nearer than the font sets them."""
+    """`text` written on grey paper, one glyph after another, `closer` pixels nearer than the font
+    sets them; or, `touching`, each digit after a digit begun that many pixels before the last
+    one's ink ends, as digits written close touch or, slanted, reach over each other."""
     img = Image.new("L", (900, 500), 235)
     draw = ImageDraw.Draw(img)
     if ruled:  # the glyphs' ink runs from about y = 167 to 240
         for y in range(40, 500, 60):
             draw.line([(0, y), (900, y)], fill=170, width=2)
-    x = 100.0
+    x, ink_end, last = 100.0, 0.0, ""
     for char in text:
+        left, _, right, _ = font.getbbox(char)
+        if touching is not None and char.isdigit() and last.isdigit():
+            x = ink_end - touching - left
         draw.text((x, 150), char, fill=30, font=font)
+        ink_end, last = x + right, char
         x += font.getlength(char) - closer
     if blur:
         img = img.filter(ImageFilter.GaussianBlur(blur))
