@@ -180,11 +180,12 @@ def height(piece: Piece) -> int:
 
 
 def is_digit(piece: Piece, limit: float) -> bool:
-    """Within `limit` of the digits, or, however far out, read CONFIDENT-ly or digit_shaped; and
-    not shaped like a letter, however sure the network is (it has seen no letter to be unsure of),
-    in a number (a `limit` beyond ALONE) only LETTER_IN_NUMBER further out."""
+    """Within `limit` of the digits, or, however far out, read CONFIDENT-ly, or digit_shaped short
+    of novelty.FAR_OUT; and not shaped like a letter, however sure the network is (it has seen no
+    letter to be unsure of), in a number (a `limit` beyond ALONE) only LETTER_IN_NUMBER further out."""
     letter_limit = 0.0 if limit <= ALONE else LETTER_IN_NUMBER
-    near = piece.novelty <= limit or piece.confidence >= novelty.CONFIDENT or piece.digit_shaped
+    shaped = piece.digit_shaped and piece.novelty <= novelty.FAR_OUT
+    near = piece.novelty <= limit or piece.confidence >= novelty.CONFIDENT or shaped
     return near and piece.letter_like <= letter_limit
 
 

@@ -318,6 +318,14 @@ def test_a_lone_piece_far_out_is_a_digit_where_the_letter_detector_is_sure_it_is
     assert not reading.judge([far_out])[0].is_digit
 
 
+def test_a_piece_far_past_the_threshold_is_not_a_digit_however_sure_the_letter_detector_is():
+    # A square drawn round nothing, 10.6 times past the threshold with one 1-epoch network whose
+    # detector, which learnt letters and not squares, was sure of a digit: read as a 2 at 60%.
+    square = replace(piece(10.6, 0.6), letter_like=-3.5)
+    assert not reading.judge([square])[0].is_digit
+    assert reading.judge([replace(square, novelty=novelty.FAR_OUT)])[0].is_digit
+
+
 def test_a_lone_piece_shaped_like_a_letter_is_not_a_digit_however_sure_the_network_is():
     assert not reading.judge([replace(piece(0.5, 0.9999), letter_like=0.2)])[0].is_digit
     assert reading.judge([replace(piece(0.5, 0.9999), letter_like=-0.2)])[0].is_digit
