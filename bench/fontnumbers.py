@@ -21,8 +21,7 @@ from common import bench_parser
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from writers import installed_fonts
 
-from mnist_cnn.pictures import read_digits
-from mnist_cnn.reading import Reader, judge
+from mnist_cnn.reading import Reader, read_picture
 
 NUMBERS = ("2026", "15", "3.14", "1987", "41", "711", "100", "-12")
 ONES = ("10", "11", "12", "14", "16", "17", "18", "19", "21", "31", "41", "51", "61", "71", "81", "91")
@@ -82,7 +81,7 @@ def main() -> None:
         for path in fonts:
             font = ImageFont.truetype(str(path), 90)
             for number in numbers:
-                pieces = judge(reader.read(read_digits(page(number, font, rng, **drawn))))
+                pieces = read_picture(reader, page(number, font, rng, **drawn))
                 right += "".join(str(p.answer) for p in pieces if p.is_digit) == number.strip("-").replace(".", "")
         print(f"  {condition:14s} {right:4d} of {len(fonts) * len(numbers)} read digit for digit")
 

@@ -34,8 +34,8 @@ from PIL import Image
 from realworld import read_labels
 from writers import installed_fonts, written
 
-from mnist_cnn.pictures import border_level, read_digits, to_grayscale
-from mnist_cnn.reading import Reader, judge
+from mnist_cnn.pictures import border_level, to_grayscale
+from mnist_cnn.reading import Reader, read_picture
 
 
 def mnist_part(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -185,7 +185,7 @@ def main() -> None:
         labels = np.concatenate([digits for digits, _ in numbers])
         lines = np.concatenate([[n] * len(digits) for n, (digits, _) in enumerate(numbers)])
         picture = numbers[0][1] if args.lines == 1 else one_under_another([p for _, p in numbers], rng)
-        pieces = judge(reader.read(read_digits(photographed(picture, rng) if args.photo else picture)))
+        pieces = read_picture(reader, photographed(picture, rng) if args.photo else picture)
         answers = np.array([piece.answer for piece in pieces if piece.is_digit])
         read_lines = np.array([piece.digit.line for piece in pieces if piece.is_digit])
         left_out += sum(not piece.is_digit and not piece.digit.mark for piece in pieces)

@@ -26,6 +26,7 @@ said so.
 import csv
 import sys
 import tempfile
+from functools import partial
 from pathlib import Path
 
 import matplotlib
@@ -35,11 +36,11 @@ from PIL import Image, ImageDraw, ImageFont
 from writers import installed_fonts
 
 from mnist_cnn import novelty
-from mnist_cnn.batches import prepare
+from mnist_cnn.batches import cut_apart, prepare
 from mnist_cnn.errors import UserError
 from mnist_cnn.mnist import load_mnist, split_validation
 from mnist_cnn.pictures import Digit
-from mnist_cnn.reading import Piece, Reader, judge
+from mnist_cnn.reading import Piece, Reader, judge, second_look
 
 LETTERS = "ACEFHKMNPRTUVWXYacdefhkmnprtuvwxy"  # none of them shaped like a digit
 SIGNS = "+=%/()#$*x?&@"  # written between two digits, as in a sum, a date, a price
@@ -161,15 +162,16 @@ def realworld_paths(folder: Path) -> list[Path]:
         return [folder / row["file"] for row in csv.DictReader(f) if len(row["label"]) == 1]
 
 
-def pieces(paths: list[Path]) -> list[list[Digit]]:
-    """Every piece predict.py finds in each picture (none where it finds no ink)."""
+def pieces(paths: list[Path], reader: Reader) -> list[tuple[list[Digit], list[Piece]]]:
+    """Every piece predict.py finds in each picture (none where it finds no ink), and how it
+    judges them, with its second look where they may be digits that touch."""
     found = []
     for path in paths:
         try:
             digits, _ = prepare(path, "auto", keep_picture=False)
         except UserError:  # "no digit found": not read as a digit either
             digits = []
-        found.append(digits)
+        found.append((digits, second_look(reader, judge(reader.read(digits)), partial(cut_apart, path, "auto"))))
     return found
 
 
@@ -212,6 +214,9 @@ def main() -> None:
     if not any(kind == "letter" for kind, _ in made):
         sys.exit("bench/notdigits.py: no handwriting font installed; see the apt-get line in bench/writers.py")
 
+    reader = Reader(args.weights)
+    if reader.stats is None:
+        sys.exit(f"bench/notdigits.py: {args.weights} has no digit stats beside it: python3 model.py --calibrate")
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.keep or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
@@ -219,24 +224,21 @@ def main() -> None:
         for i, (kind, img) in enumerate(made + [("font digit", img) for img in digits_of_fonts]):
             paths.append(folder / f"{kind.split()[0]}-{i}.png")
             img.save(paths[-1])
-        found = pieces(paths)
-    real = pieces(realworld_paths(args.realworld)) if args.realworld and args.realworld.is_dir() else []
+        found = pieces(paths, reader)
+    real = pieces(realworld_paths(args.realworld), reader) if args.realworld and args.realworld.is_dir() else []
 
     (x_train, y_train), (x_test, _) = load_mnist(args.data)
     (x_fit, y_fit), (x_val, _) = split_validation(x_train, y_train)
-    reader = Reader(args.weights)
-    if reader.stats is None:
-        sys.exit(f"bench/notdigits.py: {args.weights} has no digit stats beside it: python3 model.py --calibrate")
     features = np.asarray(reader.model.predict(x_fit[..., None], 512, verbose=0)[0], np.float64)
     scores = Scores(reader, *novelty.fit_stats(features, y_fit))
     thresholds = {name: np.quantile(s, 1 - novelty.REFUSED) for name, s in scores(x_val[..., None]).items()}
 
-    def refused(pictures: list[list[Digit]]) -> dict[str, float]:
+    def refused(pictures: list[tuple[list[Digit], list[Piece]]]) -> dict[str, float]:
         """Per score, the share of pictures whose every piece it refuses (so they read "not a
-        digit"); for predict.py, its own verdict (reading.judge)."""
-        each = [scores(images(digits)) for digits in pictures]
+        digit"); for predict.py, its own verdict (reading.judge and its second look)."""
+        each = [scores(images(digits)) for digits, _ in pictures]
         shares = {name: np.mean([(s[name] > limit).all() for s in each]) for name, limit in thresholds.items()}
-        verdicts = [judge(reader.read(digits)) for digits in pictures]
+        verdicts = [verdict for _, verdict in pictures]
         return {"predict.py": np.mean([not any(p.is_digit for p in v) for v in verdicts]), **shares}
 
     kinds = np.array([kind for kind, _ in made] + ["font digit"] * len(digits_of_fonts))
@@ -277,8 +279,8 @@ def written_in_fonts(reader: Reader, texts: tuple[str, ...]) -> list[tuple[str, 
             for n, text in enumerate(texts):
                 paths.append(Path(tmp) / f"{font.stem}-{n}.png")
                 written(font, text).save(paths[-1])
-        found = pieces(paths)
-    return [(text, judge(reader.read(digits))) for text, digits in zip(texts * len(fonts), found, strict=True)]
+        found = pieces(paths, reader)
+    return [(text, verdict) for text, (_, verdict) in zip(texts * len(fonts), found, strict=True)]
 
 
 def signs_left_out(reader: Reader) -> float:

@@ -13,7 +13,8 @@ NumPy and scipy.ndimage only.
 
 from dataclasses import dataclass, replace
 from enum import Enum
-from itertools import pairwise
+from functools import cache
+from itertools import combinations, pairwise
 
 import numpy as np
 from scipy import ndimage
@@ -47,6 +48,12 @@ COMMA_WIDTH = 0.5  # a comma between digits is narrower than this share of their
 # less), and the digit beside it OTHER_HEIGHT.
 ONE_REACH, ONE_HEIGHT, OTHER_HEIGHT = 0.45, 0.9, 0.75
 ENDS = 0.15  # a lone group's 1 touches its digit this share of their height or more from the top and foot
+# A lone group read as no digit is looked at again cut into 2 to MOST_CUT digits (ways_to_cut),
+# at the CUT_PLACES columns crossed by the fewest strokes, each part at least a stroke wide (a 1)
+# and spanning PART_HEIGHT of the group's height, as a number's digits do. Of bench/predict.py's
+# random strokes read as no digit, a fifth can be cut so (three-fifths at 0.6), where each
+# number of bench/fontnumbers.py read right when cut still is.
+MOST_CUT, CUT_PLACES, PART_HEIGHT = 4, 5, 0.75
 
 
 class Halves(Enum):
@@ -459,6 +466,35 @@ def split_touching(own: np.ndarray, parts: int, both_ways: bool = False) -> list
         whole.halves = (places[0], places[1]) if len(places) == 2 else None
         return [whole]
     return places
+
+
+def ways_to_cut(own: np.ndarray, stroke: float) -> list[tuple[int, ...]]:
+    """The ways to read one group's pixels `own` as 2 to MOST_CUT digits that touch, fewest
+    first, each as the columns of its edges: cut at every choice of the CUT_PLACES columns
+    crossed by the fewest strokes (then the least ink; each the lowest of its neighbours), each
+    part at least a `stroke` (its width in pixels) wide and PART_HEIGHT of the group's height
+    tall. Where split_touching cuts near equal parts, these leave the network to choose: a 1
+    beside two round 0s ("100") is cut far from a third of the way."""
+    cols = np.flatnonzero(own.any(axis=0))
+    left, right = int(cols[0]), int(cols[-1]) + 1
+    narrowest = max(2, round(stroke))
+    group = own[:, left:right]
+    cost = strokes_crossing(group) * own.shape[0] + group.sum(axis=0)
+    lowest = [c for c in range(narrowest, right - left - narrowest) if cost[c] <= cost[c - 2 : c + 3].min()]
+    places: list[int] = []
+    for c in sorted(lowest, key=lambda c: cost[c]):  # the lowest first, each a part's width from the others
+        if len(places) < CUT_PLACES and all(abs(c - p) >= narrowest for p in places):
+            places.append(left + c)
+    height = tall_share(own) * len(own)
+
+    @cache
+    def a_digit(a: int, b: int) -> bool:
+        return b - a >= narrowest and tall_share(own[:, a:b]) * len(own) >= PART_HEIGHT * height
+
+    ways = [
+        (left, *cuts, right) for parts in range(2, MOST_CUT + 1) for cuts in combinations(sorted(places), parts - 1)
+    ]
+    return [edges for edges in ways if all(a_digit(a, b) for a, b in pairwise(edges))]
 
 
 def places_between(own: np.ndarray, cuts: list[int]) -> list[Place]:

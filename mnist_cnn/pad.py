@@ -22,7 +22,6 @@ from PIL import Image, ImageDraw
 
 from mnist_cnn import figures, reading
 from mnist_cnn.errors import UserError
-from mnist_cnn.pictures import read_digits
 from mnist_cnn.storage import atomic_path
 
 TITLE = "predict.py: draw"
@@ -111,11 +110,10 @@ class Pad:
     def read(self) -> None:
         """Read the drawing as predict.py reads a file, print its line and show why."""
         try:
-            digits = read_digits(self.picture())
+            pieces = [self.reader.why(p) for p in reading.read_picture(self.reader, self.picture())]
         except UserError:  # an empty canvas, or strokes too faint to be ink
             self.show_reading([])
             return
-        pieces = [self.reader.why(p) for p in reading.judge(self.reader.read(digits))]
         self.say(reading.format_reading(pieces))
         self.show_reading(pieces)
 

@@ -17,15 +17,16 @@ else. So:
 Pillow, NumPy and scipy.ndimage only: no TensorFlow, no matplotlib, no command line.
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 from scipy import ndimage
 
-from mnist_cnn.digits import Halves, Place, find_digits, label_pieces
+from mnist_cnn.digits import Halves, Place, find_digits, label_pieces, places_between, ways_to_cut
 from mnist_cnn.errors import UserError
 from mnist_cnn.lines import crossing_lines, frames_round_the_writing, line_under_the_writing, strokes_across
 
@@ -142,27 +143,47 @@ class Digit:
     halves_are: Halves = Halves.CUT  # digits.Place.halves_are: how they were made
     line: int = 0  # digits.Place.line: which line of the picture, from the top
     mark: bool = False  # digits.Place.mark: a mark beside the digits, left out (reading.judge)
+    # A picture's lone group that may be digits that touch (digits.ways_to_cut finds a way to cut
+    # it), and, read with cut=True, those ways, for reading.judge to take one where the whole is no
+    # digit. The ways share their parts: one Digit for each stretch of columns.
+    may_be_cut: bool = False
+    cuts: tuple[tuple["Digit", ...], ...] | None = None
 
     def moved(self, left: int, top: int) -> "Digit":
-        """The same digit, its box (and its halves') moved by (left, top)."""
+        """The same digit, its box (and its halves' and cuts') moved by (left, top)."""
         x0, y0, x1, y1 = self.box
-        halves = tuple(h.moved(left, top) for h in self.halves) if self.halves else None
-        return replace(self, box=(x0 + left, y0 + top, x1 + left, y1 + top), halves=halves)
+        return replace(self, box=(x0 + left, y0 + top, x1 + left, y1 + top), **self.inner(lambda d: d.moved(left, top)))
 
     def scaled(self, sx: float, sy: float) -> "Digit":
-        """The same digit, its box (and its halves') in pixels `sx` and `sy` times as many."""
+        """The same digit, its box (and its halves' and cuts') in pixels `sx` and `sy` times as many."""
         x0, y0, x1, y1 = self.box
-        halves = tuple(h.scaled(sx, sy) for h in self.halves) if self.halves else None
-        return replace(self, box=(round(x0 * sx), round(y0 * sy), round(x1 * sx), round(y1 * sy)), halves=halves)
+        box = (round(x0 * sx), round(y0 * sy), round(x1 * sx), round(y1 * sy))
+        return replace(self, box=box, **self.inner(lambda d: d.scaled(sx, sy)))
+
+    def inner(self, change: Callable[["Digit"], "Digit"]) -> dict:
+        """The halves and cuts, each digit of them changed (once, where ways share it)."""
+        changed: dict[int, Digit] = {}
+
+        def once(digit: Digit) -> Digit:
+            if id(digit) not in changed:
+                changed[id(digit)] = change(digit)
+            return changed[id(digit)]
+
+        return {
+            "halves": tuple(map(change, self.halves)) if self.halves else None,
+            "cuts": tuple(tuple(map(once, way)) for way in self.cuts) if self.cuts else None,
+        }
 
 
-def read_digits(img: Image.Image, invert: str = "auto") -> list[Digit]:
+def read_digits(img: Image.Image, invert: str = "auto", cut: bool = False) -> list[Digit]:
     """The digits of the number in a picture, line by line, left to right (most pictures: one),
     each a (28, 28, 1) float32 array of 0..255 pixels, white on black, as MNIST drew them; then,
     in a number, the marks beside its digits (Digit.mark: a dash, a decimal point), to be said.
 
     invert: "auto" decides from the picture, "yes" for dark ink on light paper, "no" for light
-    ink on dark. Raises UserError("no digit found") for a picture without ink.
+    ink on dark. cut: where the ink is one group, also the ways to cut it into digits that touch
+    (Digit.cuts): reading.read_picture's second look. Raises UserError("no digit found") for a
+    picture without ink.
     """
     page = opaque_box(img.convert("RGBA")) if img.has_transparency_data else None
     left, top = page[:2] if page else (0, 0)
@@ -175,8 +196,8 @@ def read_digits(img: Image.Image, invert: str = "auto") -> list[Digit]:
     def on_paper(region: tuple[slice, slice]) -> list[Digit]:
         """The digits of a region whose border is the paper: in colour, its ink told by its colour."""
         if rgb is None:
-            return digits_on_paper(gray[region], invert)
-        return digits_on_paper(ink_by_colour(rgb[region]), "yes")  # dark on white, as ink_by_colour makes it
+            return digits_on_paper(gray[region], invert, cut)
+        return digits_on_paper(ink_by_colour(rgb[region]), "yes", cut)  # dark on white, as ink_by_colour makes it
 
     sheet = sheet_box(gray)
     found = None
@@ -233,7 +254,7 @@ def border_level(gray: np.ndarray) -> float:
     return float(np.median(frame))
 
 
-def digits_on_paper(gray: np.ndarray, invert: str) -> list[Digit]:
+def digits_on_paper(gray: np.ndarray, invert: str, cut: bool = False) -> list[Digit]:
     """read_digits() for a picture whose border is the paper."""
     paper = paper_level(gray)
     dark_ink = ink_is_dark(gray, paper) if invert == "auto" else invert == "yes"
@@ -280,8 +301,39 @@ def digits_on_paper(gray: np.ndarray, invert: str) -> list[Digit]:
             # A sign beside the digit (-7) or a piece of it broken off: read both ways, as
             # reading.judge decides, the digit with them or alone and the marks left out.
             place = replace(place, halves=(Place(bare, None), *marks), halves_are=Halves.MARKED)
-        places, marks = [place], []
+        own = own_ink(pieces, bare, marks)
+        ways = ways_to_cut(own, width)
+        digit = replace(read_place(ink, place, threshold), may_be_cut=bool(ways))
+        if cut and ways:
+            top, _, left, _ = bare
+            parts = {
+                (a, b): read_place(ink, moved(place_of_columns(own, a, b), left, top), threshold)
+                for edges in ways
+                for a, b in pairwise(edges)
+            }
+            digit.cuts = tuple(tuple(parts[a, b] for a, b in pairwise(edges)) for edges in ways)
+        return [digit]
     return [read_place(ink, place, threshold) for place in places + marks]
+
+
+def own_ink(pieces: np.ndarray, box: tuple[int, int, int, int], marks: list[Place]) -> np.ndarray:
+    """The inked pixels within `box` (top, bottom, left, right), bar those of the `marks` beside them."""
+    top, bottom, left, right = box
+    inside = pieces[top:bottom, left:right]
+    theirs = [pieces[slice(*mark.box[:2]), slice(*mark.box[2:])][mark.own] for mark in marks]
+    return (inside > 0) & ~np.isin(inside, np.concatenate(theirs)) if theirs else inside > 0
+
+
+def place_of_columns(own: np.ndarray, left: int, right: int) -> Place:
+    """The Place of the pixels `own` between two columns."""
+    [place] = places_between(own, [left, right])
+    return place
+
+
+def moved(place: Place, left: int, top: int) -> Place:
+    """A Place cut from a box's pixels (digits.ways_to_cut), moved to where the box lies."""
+    y0, y1, x0, x1 = place.box
+    return replace(place, box=(y0 + top, y1 + top, x0 + left, x1 + left))
 
 
 def read_place(ink: np.ndarray, place: Place, threshold: float) -> Digit:

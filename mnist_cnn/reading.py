@@ -8,14 +8,16 @@ not digits left out and said so, or not a digit.
 TensorFlow is imported only when a Reader is made, so the formats cost nothing to import.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from mnist_cnn import novelty
 from mnist_cnn.digits import Halves
-from mnist_cnn.pictures import Digit
+from mnist_cnn.pictures import Digit, read_digits
 
 NOT_A_DIGIT = "not a digit"
 FRAME = 28
@@ -60,6 +62,17 @@ SMALL, SQUARE, TINY = 0.7, 1.3, 0.35
 # and 0.5 up to 2 fewer, 1 as many in all as without the detector. With 1, bench/notdigits.py's
 # signs between two digits are left out 29% of the time rather than 22%.
 LETTER_IN_NUMBER = 1.0
+# A picture's lone group read as no digit, at least WIDE_ENOUGH times as wide as tall, is looked
+# at again cut into digits that touch (read_picture, pictures.read_digits(cut=True)): a number
+# written in one stroke. A way to cut it is taken where the network is SURE_HALF sure of each
+# part, each lies within CUT_NEAR of the threshold and the letter detector is CUT_SHAPED sure
+# (in log-odds) that it is shaped like a digit, not every part reads 1 (an m or an N cut into
+# its strokes), and no way with fewer parts is taken (the halves of a 0 may read 1 and 1). On
+# bench/fontnumbers.py (seed-1 / seed-2 weights) the numbers whose digits touch read 105 / 104
+# of 128 rather than 95 / 94, written close 91 / 89 rather than 82 / 82, and of bench/notdigits.py's
+# 2 x 215 letters, symbols and photos one letter more is read as a number. CUT_NEAR 0.7 read 17
+# more of the bench's 1,280 numbers but let 13 of them through (an e read 63, a w 14, an m 177).
+WIDE_ENOUGH, CUT_NEAR, CUT_SHAPED = 0.8, 0.5, 1.0
 
 
 @dataclass(frozen=True)
@@ -75,6 +88,7 @@ class Piece:
     is_digit: bool = True
     why: np.ndarray | None = None  # Reader.why(): what pushed the network toward its answer (+) or away (-)
     halves: tuple["Piece", ...] | None = None  # its Digit's halves, read
+    cuts: tuple[tuple["Piece", ...], ...] | None = None  # its Digit's cuts, read
 
     @property
     def confidence(self) -> float:
@@ -108,6 +122,8 @@ class Reader:
         if not digits:
             return []
         everything = digits + [half for d in digits if d.halves for half in d.halves]
+        parts = {id(part): part for d in digits if d.cuts for way in d.cuts for part in way}  # shared by ways
+        everything += parts.values()
         features, probabilities = (
             np.asarray(a, np.float64) for a in self.model(np.stack([d.image for d in everything]), training=False)
         )
@@ -120,7 +136,14 @@ class Reader:
             [Piece(*each) for each in zip(everything, probabilities, far.tolist(), letter_like.tolist(), strict=True)]
         )
         pieces = [next(read) for _ in digits]
-        return [replace(p, halves=tuple(next(read) for _ in p.digit.halves)) if p.digit.halves else p for p in pieces]
+        pieces = [replace(p, halves=tuple(next(read) for _ in p.digit.halves)) if p.digit.halves else p for p in pieces]
+        read_parts = {key: next(read) for key in parts}
+        return [
+            replace(p, cuts=tuple(tuple(read_parts[id(part)] for part in way) for way in p.digit.cuts))
+            if p.digit.cuts
+            else p
+            for p in pieces
+        ]
 
     def why(self, piece: Piece) -> Piece:
         """The piece with its saliency: occlusion sensitivity, OCCLUDER x OCCLUDER patches of ink
@@ -149,18 +172,65 @@ class Reader:
         return replace(piece, why=np.where(image > 0, total / np.maximum(count, 1), 0.0))
 
 
+def read_picture(reader: Reader, img: Image.Image, invert: str = "auto") -> list[Piece]:
+    """The pieces of one picture as predict.py reads it: judged, and looked at again, cut into
+    digits that touch, where its ink is one wide group read as no digit (worth_cutting)."""
+    pieces = judge(reader.read(read_digits(img, invert)))
+    return second_look(reader, pieces, lambda: read_digits(img, invert, cut=True))
+
+
+def second_look(reader: Reader, pieces: list[Piece], cut_apart: Callable[[], list[Digit]]) -> list[Piece]:
+    """A picture's `pieces` as judged, or, where worth_cutting, its digits made again with the
+    ways to cut its lone group (`cut_apart`: pictures.read_digits(cut=True)), read and judged."""
+    return judge(reader.read(cut_apart())) if worth_cutting(pieces) else pieces
+
+
+def worth_cutting(pieces: list[Piece]) -> bool:
+    """Whether a picture's judged pieces are one group (besides marks) read as no digit, at least
+    WIDE_ENOUGH times as wide as it is tall, that may be cut into digits (Digit.may_be_cut):
+    maybe a number whose digits all touch."""
+    groups = [p for p in pieces if not p.digit.mark]
+    if len(groups) != 1 or groups[0].is_digit or not groups[0].digit.may_be_cut:
+        return False
+    left, top, right, bottom = groups[0].digit.box
+    return right - left >= WIDE_ENOUGH * (bottom - top)
+
+
 def judge(pieces: list[Piece]) -> list[Piece]:
     """The pieces of one picture, each marked a digit or not: a lone piece beyond its threshold is
     not a digit, in a number one beyond IN_NUMBER times it (or, if SMALL beside the digits of its
     line, its threshold), unless the network is CONFIDENT of it. A mark beside the digits
-    (pictures.Digit.mark: a dash, a dot) is never one."""
+    (pictures.Digit.mark: a dash, a dot) is never one. A lone piece that is no digit, cut into
+    digits that touch (its cuts, where read), is read as the first way best_cut takes."""
     alone = sum(not p.digit.mark for p in pieces) == 1
     limit = ALONE if alone else IN_NUMBER
     chosen = [half for p in pieces for half in (p.halves if read_as_two(p, limit, alone) else [p])]
-    return [
+    judged = [
         replace(p, is_digit=not p.digit.mark and is_digit(p, ALONE if small_beside(p, chosen) else limit))
         for p in chosen
     ]
+    lone = next(p for p in pieces if not p.digit.mark) if alone else None
+    if lone is None or not lone.cuts or any(p.is_digit for p in judged):
+        return judged
+    way = best_cut(lone.cuts)
+    return judged if way is None else [replace(p, is_digit=True) for p in way] + [p for p in judged if p.digit.mark]
+
+
+def best_cut(ways: tuple[tuple[Piece, ...], ...]) -> tuple[Piece, ...] | None:
+    """Of the ways to cut a lone group into digits (fewest parts first), those with the fewest
+    parts of which each part is a sure digit (sure_part) and not all are 1s; of them, the one
+    whose least sure part the network is surest of. None where there is no such way."""
+    taken = [way for way in ways if all(map(sure_part, way)) and any(p.answer != 1 for p in way)]
+    if not taken:
+        return None
+    fewest = min(len(way) for way in taken)
+    return max((way for way in taken if len(way) == fewest), key=lambda way: min(p.confidence for p in way))
+
+
+def sure_part(piece: Piece) -> bool:
+    """Whether a part cut from a lone group is surely a digit: the network at least SURE_HALF sure,
+    within CUT_NEAR of the threshold and CUT_SHAPED sure it is no letter."""
+    return piece.confidence > SURE_HALF and piece.novelty <= CUT_NEAR and piece.letter_like <= -CUT_SHAPED
 
 
 def small_beside(piece: Piece, pieces: list[Piece]) -> bool:

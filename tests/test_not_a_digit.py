@@ -176,6 +176,81 @@ def test_a_lone_group_of_two_pieces_apart_is_read_as_two_where_each_is_surer_tha
     assert len(reading.judge([sure])) == 1
 
 
+def part(answer: int, left: int, confidence: float = 0.99, novelty_: float = 0.3, letter_like: float = -3.0):
+    """A part cut from a lone group 20 pixels tall, `left` to `left` + 20: read as `answer`."""
+    probabilities = np.full(10, (1 - confidence) / 9)
+    probabilities[answer] = confidence
+    return reading.Piece(
+        Digit(np.zeros((28, 28, 1), np.float32), (left, 0, left + 20, 20)), probabilities, novelty_, letter_like
+    )
+
+
+def lone_group(*cuts: tuple[reading.Piece, ...], novelty_: float = 1.5) -> reading.Piece:
+    """A lone group 60 pixels wide and 20 tall, beyond its threshold, with the ways to cut it."""
+    return replace(piece(novelty_, 0.8, (0, 0, 60, 20)), cuts=cuts)
+
+
+def test_a_lone_group_that_is_no_digit_is_read_as_the_digits_it_is_cut_into_where_each_is_sure():
+    unsure = (part(1, 0), part(0, 20, confidence=0.6))
+    hundred = (part(1, 0), part(0, 20), part(0, 40))
+    judged = reading.judge([lone_group(unsure, hundred)])
+    assert [(p.answer, p.digit.box, p.is_digit) for p in judged] == [
+        (1, (0, 0, 20, 20), True),
+        (0, (20, 0, 40, 20), True),
+        (0, (40, 0, 60, 20), True),
+    ]
+    assert reading.format_reading(judged) == "100 (99.0%)"
+    assert [p.is_digit for p in reading.judge([lone_group(unsure)])] == [False], "no sure way: not a digit"
+
+
+def test_a_lone_group_that_is_a_digit_whole_is_not_read_as_its_cuts():
+    judged = reading.judge([lone_group((part(1, 0), part(0, 20), part(0, 40)), novelty_=0.5)])
+    assert [(p.digit.box, p.is_digit) for p in judged] == [((0, 0, 60, 20), True)]
+
+
+def test_a_lone_group_is_cut_into_the_fewest_sure_digits_not_the_surest():
+    # The halves of a 0 may read 1 and 1 more surely than the 0 itself.
+    ten = (part(1, 0), part(0, 20, confidence=0.95))
+    eleven_and_one = (part(1, 0), part(1, 20), part(1, 40, confidence=0.999))
+    assert reading.number_text(reading.judge([lone_group(ten, eleven_and_one)])) == "10"
+
+
+@pytest.mark.parametrize(
+    "way",
+    [
+        (part(1, 0), part(1, 20), part(1, 40)),  # an m cut into its three strokes
+        (part(1, 0), part(4, 20, novelty_=0.8)),  # a part further out than a lone digit's own
+        (part(6, 0), part(3, 20, letter_like=-0.5)),  # a part the letter detector is unsure of
+    ],
+    ids=["all 1s", "a part far out", "a part like a letter"],
+)
+def test_a_lone_group_is_not_read_as_a_cut_into_1s_or_into_parts_not_surely_digits(way):
+    assert [p.is_digit for p in reading.judge([lone_group(way)])] == [False]
+
+
+def test_a_second_look_is_taken_only_at_one_wide_group_read_as_no_digit_that_may_be_cut():
+    wide, narrow = piece(1.5, 0.8, (0, 0, 40, 40)), piece(1.5, 0.8, (0, 0, 30, 40))
+    wide, narrow = (replace(p, digit=replace(p.digit, may_be_cut=True)) for p in (wide, narrow))
+    assert reading.worth_cutting(reading.judge([wide]))
+    assert not reading.worth_cutting(reading.judge([narrow])), "narrower than 0.8 times its height"
+    assert not reading.worth_cutting(reading.judge([replace(wide, novelty=0.5)])), "a digit"
+    assert not reading.worth_cutting(reading.judge([wide, piece(0.2, 0.99, (50, 0, 70, 40))])), "a number"
+    uncut = replace(wide, digit=replace(wide.digit, may_be_cut=False))
+    assert not reading.worth_cutting(reading.judge([uncut])), "no way to cut it into parts as tall as digits"
+
+    class Reader:  # reads the digits made again: the group's one way to cut it, 1 and 0
+        def read(self, digits):
+            [again] = digits
+            return [replace(wide, cuts=((part(1, 0), part(0, 20)),), digit=again)]
+
+    looks = []
+    again = Digit(np.zeros((28, 28, 1), np.float32), (0, 0, 40, 40))
+    cut_apart = lambda: looks.append(1) or [again]  # noqa: E731
+    assert reading.number_text(reading.second_look(Reader(), reading.judge([wide]), cut_apart)) == "10"
+    assert reading.second_look(Reader(), reading.judge([narrow]), cut_apart)[0].digit.box == (0, 0, 30, 40)
+    assert looks == [1], "the picture is made again only for the wide group"
+
+
 def test_distance_is_zero_at_a_class_mean_and_grows_away_from_every_class():
     features, labels = clusters(np.random.default_rng(0), 5000)
     means, precision = novelty.fit_stats(features, labels)
