@@ -23,7 +23,7 @@ from functools import partial
 from pathlib import Path
 
 from mnist_cnn import figures, novelty, reading
-from mnist_cnn.batches import cut_apart, find_images, prepared_chunks, quiet_pillow
+from mnist_cnn.batches import find_images, prepared_chunks, quiet_pillow
 from mnist_cnn.errors import UserError, run_script
 from mnist_cnn.storage import DEFAULT_WEIGHTS, WriteError, check_writable
 
@@ -148,9 +148,8 @@ def main(argv: list[str] | None = None) -> int:
                 report_error(str(digits), args.json, path)
                 failed = True
                 continue
-            pieces = reading.judge([next(read) for _ in digits])
             # Looked at again, cut into digits that touch, where it is one group read as no digit.
-            pieces = reading.second_look(reader, pieces, partial(cut_apart, path, args.invert))
+            pieces = reading.second_look(reader, digits, reading.judge([next(read) for _ in digits]))
             if keep_pictures:  # the figure shows why: a batch of the network per piece, so only then
                 pieces = [reader.why(p) for p in pieces]
             if not any(p.is_digit for p in pieces):  # like a picture that could not be read; its figure still shows why

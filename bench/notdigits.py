@@ -26,7 +26,6 @@ said so.
 import csv
 import sys
 import tempfile
-from functools import partial
 from pathlib import Path
 
 import matplotlib
@@ -36,7 +35,7 @@ from PIL import Image, ImageDraw, ImageFont
 from writers import installed_fonts
 
 from mnist_cnn import novelty
-from mnist_cnn.batches import cut_apart, prepare
+from mnist_cnn.batches import prepare
 from mnist_cnn.errors import UserError
 from mnist_cnn.mnist import load_mnist, split_validation
 from mnist_cnn.pictures import Digit
@@ -171,7 +170,7 @@ def pieces(paths: list[Path], reader: Reader) -> list[tuple[list[Digit], list[Pi
             digits, _ = prepare(path, "auto", keep_picture=False)
         except UserError:  # "no digit found": not read as a digit either
             digits = []
-        found.append((digits, second_look(reader, judge(reader.read(digits)), partial(cut_apart, path, "auto"))))
+        found.append((digits, second_look(reader, digits, judge(reader.read(digits)))))
     return found
 
 

@@ -47,13 +47,12 @@ def find_images(paths: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
     return files, errors
 
 
-def prepare(path: Path, invert: str, keep_picture: bool, cut: bool = False) -> tuple[list[Digit], Image.Image | None]:
-    """The digits in one file (with `cut`, pictures.read_digits' ways to cut a lone group), their
-    boxes in the file's own pixels, and, when asked, a small copy of the picture to show (its
-    info["original_size"] the file's, to draw the boxes on it)."""
+def prepare(path: Path, invert: str, keep_picture: bool) -> tuple[list[Digit], Image.Image | None]:
+    """The digits in one file, their boxes in the file's own pixels, and, when asked, a small copy
+    of the picture to show (its info["original_size"] the file's, to draw the boxes on it)."""
     img = load_image(path)
     try:
-        digits = read_digits(img, invert, cut)
+        digits = read_digits(img, invert)
     except UserError as e:
         raise UserError(f"{path}: {e}") from None
     scale = np.divide(img.info["original_size"], img.size)
@@ -62,13 +61,6 @@ def prepare(path: Path, invert: str, keep_picture: bool, cut: bool = False) -> t
         return digits, None
     img.thumbnail((320, 320))
     return digits, img.convert("RGBA" if img.has_transparency_data else "RGB")
-
-
-def cut_apart(path: Path, invert: str) -> list[Digit]:
-    """The digits in one file, with the ways to cut its ink where it is one group: predict.py's
-    second look at a picture read as no digit (reading.second_look)."""
-    digits, _ = prepare(path, invert, keep_picture=False, cut=True)
-    return digits
 
 
 def attempt(path: Path, invert: str, keep_picture: bool) -> tuple:

@@ -7,7 +7,8 @@ a group much wider than the line is tall is digits that touch, split where their
 is thinnest, and one about as wide as two is kept both ways, one digit and two, for the network
 to choose (reading.judge), as is each part of a split that is, and one with a 1 pressed against
 its digit's side.
-One group is one digit: pictures.py then reads it exactly as a single digit.
+One group is one digit: pictures.py then reads it exactly as a single digit; the ways to cut it
+into digits that touch (ways_to_cut) are for a second look, where the network finds it no digit.
 NumPy and scipy.ndimage only.
 """
 

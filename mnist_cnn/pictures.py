@@ -14,11 +14,15 @@ else. So:
     each stroke to MNIST's brightness (stroke_level) -> fit_in_frame: 20x20 box, strokes toward
     MNIST's width, centre of mass at (14, 14)
 
+A picture's lone group that may be digits that touch keeps its ink (GroupInk): cut_apart cuts
+it into them, each made as above, when reading.second_look finds the whole no digit.
+
 Pillow, NumPy and scipy.ndimage only: no TensorFlow, no matplotlib, no command line.
 """
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from functools import cache
 from itertools import pairwise
 from pathlib import Path
 
@@ -144,21 +148,21 @@ class Digit:
     line: int = 0  # digits.Place.line: which line of the picture, from the top
     mark: bool = False  # digits.Place.mark: a mark beside the digits, left out (reading.judge)
     # A picture's lone group that may be digits that touch (digits.ways_to_cut finds a way to cut
-    # it), and, read with cut=True, those ways, for reading.judge to take one where the whole is no
-    # digit. The ways share their parts: one Digit for each stretch of columns.
-    may_be_cut: bool = False
+    # it): its ink, kept for cut_apart to make those ways (cuts) on a second look, where
+    # reading.judge finds the whole no digit. The ways share their parts: one Digit per stretch.
+    ink: "GroupInk | None" = None
     cuts: tuple[tuple["Digit", ...], ...] | None = None
 
     def moved(self, left: int, top: int) -> "Digit":
-        """The same digit, its box (and its halves' and cuts') moved by (left, top)."""
-        x0, y0, x1, y1 = self.box
-        return replace(self, box=(x0 + left, y0 + top, x1 + left, y1 + top), **self.inner(lambda d: d.moved(left, top)))
+        """The same digit, its box (and its halves', cuts' and kept ink's) moved by (left, top)."""
+        ink = replace(self.ink, origin=(self.ink.origin[0] + left, self.ink.origin[1] + top)) if self.ink else None
+        return replace(self, box=moved_box(self.box, left, top), ink=ink, **self.inner(lambda d: d.moved(left, top)))
 
     def scaled(self, sx: float, sy: float) -> "Digit":
-        """The same digit, its box (and its halves' and cuts') in pixels `sx` and `sy` times as many."""
-        x0, y0, x1, y1 = self.box
-        box = (round(x0 * sx), round(y0 * sy), round(x1 * sx), round(y1 * sy))
-        return replace(self, box=box, **self.inner(lambda d: d.scaled(sx, sy)))
+        """The same digit, its box (and its halves', cuts' and kept ink's) in pixels `sx` and `sy`
+        times as many."""
+        ink = replace(self.ink, scale=(self.ink.scale[0] * sx, self.ink.scale[1] * sy)) if self.ink else None
+        return replace(self, box=scaled_box(self.box, sx, sy), ink=ink, **self.inner(lambda d: d.scaled(sx, sy)))
 
     def inner(self, change: Callable[["Digit"], "Digit"]) -> dict:
         """The halves and cuts, each digit of them changed (once, where ways share it)."""
@@ -175,15 +179,38 @@ class Digit:
         }
 
 
-def read_digits(img: Image.Image, invert: str = "auto", cut: bool = False) -> list[Digit]:
+@dataclass(frozen=True)
+class GroupInk:
+    """A lone group's ink as read_digits found it, kept so that cut_apart can cut it into digits
+    without decoding the picture again: its pixels within its box (0..255, a byte each, nothing
+    beyond two pixels of its own), which are its own, the ink threshold and stroke width there;
+    and where the box's pixels lie in the Digit's: (x, y) = (origin + (column, row)) * scale."""
+
+    pixels: np.ndarray
+    own: np.ndarray
+    threshold: float
+    stroke: float
+    origin: tuple[int, int] = (0, 0)
+    scale: tuple[float, float] = (1.0, 1.0)
+
+
+def moved_box(box: tuple[int, int, int, int], left: int, top: int) -> tuple[int, int, int, int]:
+    x0, y0, x1, y1 = box
+    return x0 + left, y0 + top, x1 + left, y1 + top
+
+
+def scaled_box(box: tuple[int, int, int, int], sx: float, sy: float) -> tuple[int, int, int, int]:
+    x0, y0, x1, y1 = box
+    return round(x0 * sx), round(y0 * sy), round(x1 * sx), round(y1 * sy)
+
+
+def read_digits(img: Image.Image, invert: str = "auto") -> list[Digit]:
     """The digits of the number in a picture, line by line, left to right (most pictures: one),
     each a (28, 28, 1) float32 array of 0..255 pixels, white on black, as MNIST drew them; then,
     in a number, the marks beside its digits (Digit.mark: a dash, a decimal point), to be said.
 
     invert: "auto" decides from the picture, "yes" for dark ink on light paper, "no" for light
-    ink on dark. cut: where the ink is one group, also the ways to cut it into digits that touch
-    (Digit.cuts): reading.read_picture's second look. Raises UserError("no digit found") for a
-    picture without ink.
+    ink on dark. Raises UserError("no digit found") for a picture without ink.
     """
     page = opaque_box(img.convert("RGBA")) if img.has_transparency_data else None
     left, top = page[:2] if page else (0, 0)
@@ -196,8 +223,8 @@ def read_digits(img: Image.Image, invert: str = "auto", cut: bool = False) -> li
     def on_paper(region: tuple[slice, slice]) -> list[Digit]:
         """The digits of a region whose border is the paper: in colour, its ink told by its colour."""
         if rgb is None:
-            return digits_on_paper(gray[region], invert, cut)
-        return digits_on_paper(ink_by_colour(rgb[region]), "yes", cut)  # dark on white, as ink_by_colour makes it
+            return digits_on_paper(gray[region], invert)
+        return digits_on_paper(ink_by_colour(rgb[region]), "yes")  # dark on white, as ink_by_colour makes it
 
     sheet = sheet_box(gray)
     found = None
@@ -254,7 +281,7 @@ def border_level(gray: np.ndarray) -> float:
     return float(np.median(frame))
 
 
-def digits_on_paper(gray: np.ndarray, invert: str, cut: bool = False) -> list[Digit]:
+def digits_on_paper(gray: np.ndarray, invert: str) -> list[Digit]:
     """read_digits() for a picture whose border is the paper."""
     paper = paper_level(gray)
     dark_ink = ink_is_dark(gray, paper) if invert == "auto" else invert == "yes"
@@ -301,19 +328,31 @@ def digits_on_paper(gray: np.ndarray, invert: str, cut: bool = False) -> list[Di
             # A sign beside the digit (-7) or a piece of it broken off: read both ways, as
             # reading.judge decides, the digit with them or alone and the marks left out.
             place = replace(place, halves=(Place(bare, None), *marks), halves_are=Halves.MARKED)
+        digit = read_place(ink, place, threshold)
         own = own_ink(pieces, bare, marks)
-        ways = ways_to_cut(own, width)
-        digit = replace(read_place(ink, place, threshold), may_be_cut=bool(ways))
-        if cut and ways:
-            top, _, left, _ = bare
-            parts = {
-                (a, b): read_place(ink, moved(place_of_columns(own, a, b), left, top), threshold)
-                for edges in ways
-                for a, b in pairwise(edges)
-            }
-            digit.cuts = tuple(tuple(parts[a, b] for a, b in pairwise(edges)) for edges in ways)
+        if ways_to_cut(own, width):  # kept to cut it apart, should the network find it no digit
+            top, bottom, left, right = bare
+            near = np.where(ndimage.binary_dilation(own, iterations=2), ink[top:bottom, left:right], 0)
+            pixels = np.clip(near.round(), 0, 255).astype(np.uint8)  # a byte a pixel: 0.5 is far below the noise
+            digit.ink = GroupInk(pixels, own, threshold, width, (left, top))
         return [digit]
     return [read_place(ink, place, threshold) for place in places + marks]
+
+
+def cut_apart(digit: Digit) -> Digit:
+    """A lone group (a Digit with its ink kept) with the ways to cut it into digits that touch
+    (digits.ways_to_cut) as its cuts, each part made as a number's digit is, in the Digit's
+    pixels; the parts the ways share made once."""
+    kept = digit.ink
+    ink = kept.pixels.astype(np.float32)
+
+    @cache
+    def part(left: int, right: int) -> Digit:
+        place = place_of_columns(kept.own, left, right)
+        return read_place(ink, place, kept.threshold).moved(*kept.origin).scaled(*kept.scale)
+
+    ways = ways_to_cut(kept.own, kept.stroke)
+    return replace(digit, cuts=tuple(tuple(part(a, b) for a, b in pairwise(edges)) for edges in ways) or None)
 
 
 def own_ink(pieces: np.ndarray, box: tuple[int, int, int, int], marks: list[Place]) -> np.ndarray:
@@ -328,12 +367,6 @@ def place_of_columns(own: np.ndarray, left: int, right: int) -> Place:
     """The Place of the pixels `own` between two columns."""
     [place] = places_between(own, [left, right])
     return place
-
-
-def moved(place: Place, left: int, top: int) -> Place:
-    """A Place cut from a box's pixels (digits.ways_to_cut), moved to where the box lies."""
-    y0, y1, x0, x1 = place.box
-    return replace(place, box=(y0 + top, y1 + top, x0 + left, x1 + left))
 
 
 def read_place(ink: np.ndarray, place: Place, threshold: float) -> Digit:

@@ -3,12 +3,12 @@
 Each piece predict.py finds (pictures.read_digits) gets the network's ten probabilities and,
 where the weights have their digit stats (novelty.py), a verdict: a digit, or not a digit. A
 picture then reads as one digit, `7 (98.6%)`, a number, `2026 (97.1%)`, with pieces that are
-not digits left out and said so, or not a digit.
+not digits left out and said so, or not a digit; where its ink is one group read as no digit,
+it is looked at again, cut into digits that touch (second_look).
 
 TensorFlow is imported only when a Reader is made, so the formats cost nothing to import.
 """
 
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -17,7 +17,7 @@ from PIL import Image
 
 from mnist_cnn import novelty
 from mnist_cnn.digits import Halves
-from mnist_cnn.pictures import Digit, read_digits
+from mnist_cnn.pictures import Digit, cut_apart, read_digits
 
 NOT_A_DIGIT = "not a digit"
 FRAME = 28
@@ -63,15 +63,16 @@ SMALL, SQUARE, TINY = 0.7, 1.3, 0.35
 # signs between two digits are left out 29% of the time rather than 22%.
 LETTER_IN_NUMBER = 1.0
 # A picture's lone group read as no digit, at least WIDE_ENOUGH times as wide as tall, is looked
-# at again cut into digits that touch (read_picture, pictures.read_digits(cut=True)): a number
-# written in one stroke. A way to cut it is taken where the network is SURE_HALF sure of each
-# part, each lies within CUT_NEAR of the threshold and the letter detector is CUT_SHAPED sure
-# (in log-odds) that it is shaped like a digit, not every part reads 1 (an m or an N cut into
-# its strokes), and no way with fewer parts is taken (the halves of a 0 may read 1 and 1). On
-# bench/fontnumbers.py (seed-1 / seed-2 weights) the numbers whose digits touch read 105 / 104
-# of 128 rather than 95 / 94, written close 91 / 89 rather than 82 / 82, and of bench/notdigits.py's
-# 2 x 215 letters, symbols and photos one letter more is read as a number. CUT_NEAR 0.7 read 17
-# more of the bench's 1,280 numbers but let 13 of them through (an e read 63, a w 14, an m 177).
+# at again cut into digits that touch (second_look, pictures.cut_apart): a number written in one
+# stroke. A way to cut it is taken where the network is SURE_HALF sure of each part, each lies
+# within CUT_NEAR of the threshold and the letter detector is CUT_SHAPED sure (in log-odds) that
+# it is shaped like a digit, not every part reads 1 (an m or an N cut into its strokes), and no
+# way with fewer parts is taken (the halves of a 0 may read 1 and 1). With the seed-1 / seed-2
+# weights, bench/fontnumbers.py's numbers whose digits touch read 105 / 104 of 128 rather than
+# 95 / 94, written close 91 / 89 rather than 82 / 82; bench/notdigits.py catches as before.
+# Scanned before the parts had to be digits' height (digits.PART_HEIGHT), CUT_NEAR 0.7 read 17
+# more of the 1,280 numbers but let 13 of the 430 letters, symbols and photos through rather
+# than 1 (an e read 63, a w 14, an m 177).
 WIDE_ENOUGH, CUT_NEAR, CUT_SHAPED = 0.8, 0.5, 1.0
 
 
@@ -175,22 +176,24 @@ class Reader:
 def read_picture(reader: Reader, img: Image.Image, invert: str = "auto") -> list[Piece]:
     """The pieces of one picture as predict.py reads it: judged, and looked at again, cut into
     digits that touch, where its ink is one wide group read as no digit (worth_cutting)."""
-    pieces = judge(reader.read(read_digits(img, invert)))
-    return second_look(reader, pieces, lambda: read_digits(img, invert, cut=True))
+    digits = read_digits(img, invert)
+    return second_look(reader, digits, judge(reader.read(digits)))
 
 
-def second_look(reader: Reader, pieces: list[Piece], cut_apart: Callable[[], list[Digit]]) -> list[Piece]:
-    """A picture's `pieces` as judged, or, where worth_cutting, its digits made again with the
-    ways to cut its lone group (`cut_apart`: pictures.read_digits(cut=True)), read and judged."""
-    return judge(reader.read(cut_apart())) if worth_cutting(pieces) else pieces
+def second_look(reader: Reader, digits: list[Digit], pieces: list[Piece]) -> list[Piece]:
+    """A picture's `pieces` as judged from its `digits`, or, where worth_cutting, its digits read
+    and judged again with the ways to cut its lone group (pictures.cut_apart)."""
+    if not worth_cutting(pieces):
+        return pieces
+    return judge(reader.read([cut_apart(d) if d.ink is not None else d for d in digits]))
 
 
 def worth_cutting(pieces: list[Piece]) -> bool:
     """Whether a picture's judged pieces are one group (besides marks) read as no digit, at least
-    WIDE_ENOUGH times as wide as it is tall, that may be cut into digits (Digit.may_be_cut):
+    WIDE_ENOUGH times as wide as it is tall, that may be cut into digits (its Digit.ink kept):
     maybe a number whose digits all touch."""
     groups = [p for p in pieces if not p.digit.mark]
-    if len(groups) != 1 or groups[0].is_digit or not groups[0].digit.may_be_cut:
+    if len(groups) != 1 or groups[0].is_digit or groups[0].digit.ink is None:
         return False
     left, top, right, bottom = groups[0].digit.box
     return right - left >= WIDE_ENOUGH * (bottom - top)
@@ -200,8 +203,8 @@ def judge(pieces: list[Piece]) -> list[Piece]:
     """The pieces of one picture, each marked a digit or not: a lone piece beyond its threshold is
     not a digit, in a number one beyond IN_NUMBER times it (or, if SMALL beside the digits of its
     line, its threshold), unless the network is CONFIDENT of it. A mark beside the digits
-    (pictures.Digit.mark: a dash, a dot) is never one. A lone piece that is no digit, cut into
-    digits that touch (its cuts, where read), is read as the first way best_cut takes."""
+    (pictures.Digit.mark: a dash, a dot) is never one. A lone piece that is no digit, where its
+    ways to cut it into digits that touch were read (second_look), is read as best_cut's way."""
     alone = sum(not p.digit.mark for p in pieces) == 1
     limit = ALONE if alone else IN_NUMBER
     chosen = [half for p in pieces for half in (p.halves if read_as_two(p, limit, alone) else [p])]
@@ -229,7 +232,7 @@ def best_cut(ways: tuple[tuple[Piece, ...], ...]) -> tuple[Piece, ...] | None:
 
 def sure_part(piece: Piece) -> bool:
     """Whether a part cut from a lone group is surely a digit: the network at least SURE_HALF sure,
-    within CUT_NEAR of the threshold and CUT_SHAPED sure it is no letter."""
+    within CUT_NEAR of the threshold, and the letter detector CUT_SHAPED sure it is shaped like one."""
     return piece.confidence > SURE_HALF and piece.novelty <= CUT_NEAR and piece.letter_like <= -CUT_SHAPED
 
 

@@ -14,7 +14,7 @@ from PIL import Image, ImageDraw
 import predict
 from mnist_cnn import novelty, outliers, reading
 from mnist_cnn.digits import Halves
-from mnist_cnn.pictures import Digit
+from mnist_cnn.pictures import Digit, GroupInk
 
 
 def clusters(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -228,27 +228,33 @@ def test_a_lone_group_is_not_read_as_a_cut_into_1s_or_into_parts_not_surely_digi
     assert [p.is_digit for p in reading.judge([lone_group(way)])] == [False]
 
 
-def test_a_second_look_is_taken_only_at_one_wide_group_read_as_no_digit_that_may_be_cut():
+def test_a_second_look_is_taken_only_at_one_wide_group_read_as_no_digit_that_may_be_cut(monkeypatch):
+    ink = GroupInk(np.zeros((40, 40), np.uint8), np.zeros((40, 40), bool), 50.0, 4.0, (0, 0, 40, 40))
     wide, narrow = piece(1.5, 0.8, (0, 0, 40, 40)), piece(1.5, 0.8, (0, 0, 30, 40))
-    wide, narrow = (replace(p, digit=replace(p.digit, may_be_cut=True)) for p in (wide, narrow))
+    wide, narrow = (replace(p, digit=replace(p.digit, ink=ink)) for p in (wide, narrow))
     assert reading.worth_cutting(reading.judge([wide]))
     assert not reading.worth_cutting(reading.judge([narrow])), "narrower than 0.8 times its height"
     assert not reading.worth_cutting(reading.judge([replace(wide, novelty=0.5)])), "a digit"
     assert not reading.worth_cutting(reading.judge([wide, piece(0.2, 0.99, (50, 0, 70, 40))])), "a number"
-    uncut = replace(wide, digit=replace(wide.digit, may_be_cut=False))
+    uncut = replace(wide, digit=replace(wide.digit, ink=None))
     assert not reading.worth_cutting(reading.judge([uncut])), "no way to cut it into parts as tall as digits"
 
-    class Reader:  # reads the digits made again: the group's one way to cut it, 1 and 0
-        def read(self, digits):
-            [again] = digits
-            return [replace(wide, cuts=((part(1, 0), part(0, 20)),), digit=again)]
-
     looks = []
-    again = Digit(np.zeros((28, 28, 1), np.float32), (0, 0, 40, 40))
-    cut_apart = lambda: looks.append(1) or [again]  # noqa: E731
-    assert reading.number_text(reading.second_look(Reader(), reading.judge([wide]), cut_apart)) == "10"
-    assert reading.second_look(Reader(), reading.judge([narrow]), cut_apart)[0].digit.box == (0, 0, 30, 40)
-    assert looks == [1], "the picture is made again only for the wide group"
+
+    def cut_apart(digit):  # its one way to cut it: 1 and 0
+        looks.append(digit)
+        return replace(digit, cuts=((part(1, 0).digit, part(0, 20).digit),))
+
+    class Reader:  # far out whole, sure of the parts
+        def read(self, digits):
+            [digit] = digits
+            parts = tuple(part(1 if way_part.box[0] == 0 else 0, way_part.box[0]) for way_part in digit.cuts[0])
+            return [replace(wide, digit=digit, cuts=(parts,))]
+
+    monkeypatch.setattr(reading, "cut_apart", cut_apart)
+    assert reading.number_text(reading.second_look(Reader(), [wide.digit], reading.judge([wide]))) == "10"
+    assert reading.second_look(Reader(), [narrow.digit], reading.judge([narrow]))[0].digit.box == (0, 0, 30, 40)
+    assert looks == [wide.digit], "cut apart only for the wide group"
 
 
 def test_distance_is_zero_at_a_class_mean_and_grows_away_from_every_class():

@@ -9,7 +9,7 @@ from PIL import Image, ImageDraw
 
 import predict
 from mnist_cnn import pictures
-from mnist_cnn.batches import cut_apart
+from mnist_cnn.batches import prepare
 from mnist_cnn.digits import Halves
 
 SEVEN = [(0.2, 0.15), (0.85, 0.15), (0.4, 0.9)]
@@ -160,7 +160,7 @@ def test_each_part_of_a_long_group_of_narrow_digits_that_touch_may_be_two(count,
     assert all(abs((h.box[2] - h.box[0]) - step) <= 12 for h in halves[1:-1])
 
 
-def test_a_lone_group_read_again_to_be_cut_keeps_every_way_even_far_from_equal_parts(tmp_path, monkeypatch):
+def test_a_lone_group_cut_on_a_second_look_has_every_way_even_far_from_equal_parts(tmp_path, monkeypatch):
     # 100 in one stroke: a 1 touching the first of two round 0s, which touch. Cut into equal
     # thirds, the first cut would fall inside the first 0; the ways to cut it hold the right one,
     # each part as tall as the group, and parts the ways share are made once.
@@ -170,8 +170,8 @@ def test_a_lone_group_read_again_to_be_cut_keeps_every_way_even_far_from_equal_p
     draw.ellipse((134, 30, 244, 150), outline=0, width=9)
     draw.ellipse((240, 30, 350, 150), outline=0, width=9)
     [lone] = pictures.read_digits(img)
-    assert lone.may_be_cut and lone.cuts is None, "cut only when asked"
-    [lone] = pictures.read_digits(img, cut=True)
+    assert lone.ink is not None and lone.cuts is None, "its ink kept, cut only on a second look"
+    lone = pictures.cut_apart(lone)
     assert [len(way) for way in lone.cuts] == sorted(len(way) for way in lone.cuts)
     assert {len(way) for way in lone.cuts} <= {2, 3, 4}
     edges = [[part.box[2] for part in way[:-1]] for way in lone.cuts if len(way) == 3]
@@ -182,11 +182,12 @@ def test_a_lone_group_read_again_to_be_cut_keeps_every_way_even_far_from_equal_p
         assert all(part.box[3] - part.box[1] >= 0.75 * (lone.box[3] - lone.box[1]) for part in way)
     parts = [part for way in lone.cuts for part in way]
     assert len({id(part) for part in parts}) == len({part.box for part in parts}) < len(parts)
-    # As predict.py makes it again from a file twice as big, decoded at half its size: the same
-    # ways, in the file's own pixels.
+    # As predict.py reads a file twice as big, decoded at half its size: the same ways, in the
+    # file's own pixels.
     monkeypatch.setattr(pictures, "WORKING_SIZE", 420)
     img.resize((840, 360), Image.Resampling.NEAREST).save(tmp_path / "hundred.png")
-    [again] = cut_apart(tmp_path / "hundred.png", "auto")
+    [again], _ = prepare(tmp_path / "hundred.png", "auto", keep_picture=False)
+    again = pictures.cut_apart(again)
     assert [[p.box for p in way] for way in again.cuts] == [
         [tuple(2 * v for v in p.box) for p in way] for way in lone.cuts
     ]
