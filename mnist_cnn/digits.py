@@ -52,8 +52,8 @@ ENDS = 0.15  # a lone group's 1 touches its digit this share of their height or 
 # A lone group read as no digit is looked at again cut into 2 to MOST_CUT digits (ways_to_cut),
 # at the CUT_PLACES columns crossed by the fewest strokes, each part at least a stroke wide (a 1)
 # and spanning PART_HEIGHT of the group's height, as a number's digits do. Of bench/predict.py's
-# random strokes read as no digit, a fifth can be cut so (three-fifths at 0.6), where each
-# number of bench/fontnumbers.py read right when cut still is.
+# random strokes worth a second look, a fifth can be cut so (two-fifths at 0.6), and each number
+# of bench/fontnumbers.py read right when cut still is.
 MOST_CUT, CUT_PLACES, PART_HEIGHT = 4, 5, 0.75
 
 
