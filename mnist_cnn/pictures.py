@@ -183,13 +183,14 @@ class Digit:
 class GroupInk:
     """A lone group's ink as read_digits found it, kept so that cut_apart can cut it into digits
     without decoding the picture again: its pixels within its box (0..255, a byte each, nothing
-    beyond two pixels of its own), which are its own, the ink threshold and stroke width there;
-    and where the box's pixels lie in the Digit's: (x, y) = (origin + (column, row)) * scale."""
+    beyond two pixels of its own), which are its own, the ink threshold there and the ways to cut
+    it (digits.ways_to_cut, the columns of each part's edges); and where the box's pixels lie in
+    the Digit's: (x, y) = (origin + (column, row)) * scale."""
 
     pixels: np.ndarray
     own: np.ndarray
     threshold: float
-    stroke: float
+    ways: list[tuple[int, ...]]
     origin: tuple[int, int] = (0, 0)
     scale: tuple[float, float] = (1.0, 1.0)
 
@@ -330,18 +331,18 @@ def digits_on_paper(gray: np.ndarray, invert: str) -> list[Digit]:
             place = replace(place, halves=(Place(bare, None), *marks), halves_are=Halves.MARKED)
         digit = read_place(ink, place, threshold)
         own = own_ink(pieces, bare, marks)
-        if ways_to_cut(own, width):  # kept to cut it apart, should the network find it no digit
+        if ways := ways_to_cut(own, width):  # kept to cut it apart, should the network find it no digit
             top, bottom, left, right = bare
             near = np.where(ndimage.binary_dilation(own, iterations=2), ink[top:bottom, left:right], 0)
             pixels = np.clip(near.round(), 0, 255).astype(np.uint8)  # a byte a pixel: 0.5 is far below the noise
-            digit.ink = GroupInk(pixels, own, threshold, width, (left, top))
+            digit.ink = GroupInk(pixels, own, threshold, ways, (left, top))
         return [digit]
     return [read_place(ink, place, threshold) for place in places + marks]
 
 
 def cut_apart(digit: Digit) -> Digit:
     """A lone group (a Digit with its ink kept) with the ways to cut it into digits that touch
-    (digits.ways_to_cut) as its cuts, each part made as a number's digit is, in the Digit's
+    (GroupInk.ways) as its cuts, each part made as a number's digit is, in the Digit's
     pixels; the parts the ways share made once."""
     kept = digit.ink
     ink = kept.pixels.astype(np.float32)
@@ -351,8 +352,7 @@ def cut_apart(digit: Digit) -> Digit:
         place = place_of_columns(kept.own, left, right)
         return read_place(ink, place, kept.threshold).moved(*kept.origin).scaled(*kept.scale)
 
-    ways = ways_to_cut(kept.own, kept.stroke)
-    return replace(digit, cuts=tuple(tuple(part(a, b) for a, b in pairwise(edges)) for edges in ways) or None)
+    return replace(digit, cuts=tuple(tuple(part(a, b) for a, b in pairwise(edges)) for edges in kept.ways))
 
 
 def own_ink(pieces: np.ndarray, box: tuple[int, int, int, int], marks: list[Place]) -> np.ndarray:

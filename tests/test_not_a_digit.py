@@ -229,7 +229,7 @@ def test_a_lone_group_is_not_read_as_a_cut_into_1s_or_into_parts_not_surely_digi
 
 
 def test_a_second_look_is_taken_only_at_one_wide_group_read_as_no_digit_that_may_be_cut(monkeypatch):
-    ink = GroupInk(np.zeros((40, 40), np.uint8), np.zeros((40, 40), bool), 50.0, 4.0, (0, 0, 40, 40))
+    ink = GroupInk(np.zeros((40, 40), np.uint8), np.zeros((40, 40), bool), 50.0, [(0, 20, 40)])
     wide, narrow = piece(1.5, 0.8, (0, 0, 40, 40)), piece(1.5, 0.8, (0, 0, 30, 40))
     wide, narrow = (replace(p, digit=replace(p.digit, ink=ink)) for p in (wide, narrow))
     assert reading.worth_cutting(reading.judge([wide]))
