@@ -138,18 +138,17 @@ def main(argv: list[str] | None = None) -> int:
         loader.shutdown(wait=False)
 
     for chunk in prepared_chunks(files, args.invert, keep_pictures, workers_started=load_meanwhile):
-        found = [d for _, digits, _ in chunk if not isinstance(digits, UserError) for d in digits]
+        found = [digits for _, digits, _ in chunk if not isinstance(digits, UserError)]
         if found:
             reader = reader or (loading[0].result() if loading else load_reader(args.weights))
-            read = iter(reader.read(found))
+            readings = iter(reading.read_pictures(reader, found))
         for path, digits, picture in chunk:
             number += 1
             if isinstance(digits, UserError):
                 report_error(str(digits), args.json, path)
                 failed = True
                 continue
-            # Looked at again, cut into digits that touch, where it is one group read as no digit.
-            pieces = reading.second_look(reader, digits, reading.judge([next(read) for _ in digits]))
+            pieces = next(readings)
             if keep_pictures:  # the figure shows why: a batch of the network per piece, so only then
                 pieces = [reader.why(p) for p in pieces]
             if not any(p.is_digit for p in pieces):  # like a picture that could not be read; its figure still shows why

@@ -39,7 +39,7 @@ from mnist_cnn.batches import prepare
 from mnist_cnn.errors import UserError
 from mnist_cnn.mnist import load_mnist, split_validation
 from mnist_cnn.pictures import Digit
-from mnist_cnn.reading import Piece, Reader, judge, second_look
+from mnist_cnn.reading import Piece, Reader, judge, read_pictures
 
 LETTERS = "ACEFHKMNPRTUVWXYacdefhkmnprtuvwxy"  # none of them shaped like a digit
 SIGNS = "+=%/()#$*x?&@"  # written between two digits, as in a sum, a date, a price
@@ -170,8 +170,8 @@ def pieces(paths: list[Path], reader: Reader) -> list[tuple[list[Digit], list[Pi
             digits, _ = prepare(path, "auto", keep_picture=False)
         except UserError:  # "no digit found": not read as a digit either
             digits = []
-        found.append((digits, second_look(reader, digits, judge(reader.read(digits)))))
-    return found
+        found.append(digits)
+    return list(zip(found, read_pictures(reader, found), strict=True))
 
 
 def images(digits: list[Digit]) -> np.ndarray:

@@ -15,7 +15,7 @@ else. So:
     MNIST's width, centre of mass at (14, 14)
 
 A picture's lone group that may be digits that touch keeps its ink (GroupInk): cut_apart cuts
-it into them, each made as above, when reading.second_look finds the whole no digit.
+it into them, each made as above, when reading.read_pictures finds the whole no digit.
 
 Pillow, NumPy and scipy.ndimage only: no TensorFlow, no matplotlib, no command line.
 """

@@ -246,14 +246,25 @@ def test_a_second_look_is_taken_only_at_one_wide_group_read_as_no_digit_that_may
         return replace(digit, cuts=((part(1, 0).digit, part(0, 20).digit),))
 
     class Reader:  # far out whole, sure of the parts
+        def __init__(self):
+            self.passes = []
+
         def read(self, digits):
-            [digit] = digits
-            parts = tuple(part(1 if way_part.box[0] == 0 else 0, way_part.box[0]) for way_part in digit.cuts[0])
-            return [replace(wide, digit=digit, cuts=(parts,))]
+            self.passes.append(len(digits))
+            return [read_as(digit) for digit in digits]
+
+    def read_as(digit):
+        if digit.cuts is None:
+            return wide if digit is wide.digit else narrow
+        parts = tuple(part(1 if way_part.box[0] == 0 else 0, way_part.box[0]) for way_part in digit.cuts[0])
+        return replace(wide, digit=digit, cuts=(parts,))
 
     monkeypatch.setattr(reading, "cut_apart", cut_apart)
-    assert reading.number_text(reading.second_look(Reader(), [wide.digit], reading.judge([wide]))) == "10"
-    assert reading.second_look(Reader(), [narrow.digit], reading.judge([narrow]))[0].digit.box == (0, 0, 30, 40)
+    reader = Reader()
+    looked_at_again, not_again = reading.read_pictures(reader, [[wide.digit], [narrow.digit]])
+    assert reading.number_text(looked_at_again) == "10"
+    assert not_again[0].digit.box == (0, 0, 30, 40) and not not_again[0].is_digit
+    assert reader.passes == [2, 1], "every picture in one pass of the network, the second looks in one more"
     assert looks == [wide.digit], "cut apart only for the wide group"
 
 
