@@ -439,6 +439,24 @@ def stroke_width(mask: np.ndarray) -> float:
     return 2 * mask.sum() / max(boundary, 1)
 
 
+def widths_spanned(images: np.ndarray) -> np.ndarray:
+    """How many of its strokes' widths the ink of each 28x28 (n, 28, 28, 1) spans along its longer
+    side (stroke_width, at half its brightest): about 8 for MNIST's digits, 2.2 or more for every
+    one of its 70,000; 2 or less for a solid blob (a dot, a filled disc or square), whose
+    "stroke" is half as wide as it. Over the whole batch at once: one at a time cost 0.1 ms each."""
+    ink = np.pad(images.reshape(len(images), FRAME, FRAME), ((0, 0), (1, 1), (1, 1)))
+    inked = ink > ink.max(axis=(1, 2), keepdims=True) / 2
+    core = inked[:, 1:-1, 1:-1]
+    inner = core & inked[:, :-2, 1:-1] & inked[:, 2:, 1:-1] & inked[:, 1:-1, :-2] & inked[:, 1:-1, 2:]
+    width = 2 * inked.sum(axis=(1, 2)) / np.maximum(core.sum(axis=(1, 2)) - inner.sum(axis=(1, 2)), 1)
+
+    def extent(any_inked: np.ndarray) -> np.ndarray:  # from the first inked row (or column) to the last
+        return any_inked.shape[1] - any_inked[:, ::-1].argmax(axis=1) - any_inked.argmax(axis=1)
+
+    spans = np.maximum(extent(inked.any(axis=2)), extent(inked.any(axis=1)))
+    return np.where(inked.any(axis=(1, 2)), spans / np.maximum(width, 1e-6), 0.0)
+
+
 def paper_under_strokes(ink: np.ndarray, strokes: np.ndarray, width: float) -> np.ndarray:
     """The paper's level under light ink: a grey opening (a min, then a max filter) four times
     wider than the `strokes`, which removes them but follows a shadow's sharp edge, where block

@@ -12,7 +12,7 @@ from conftest import assert_one_line_error, run_script
 from PIL import Image, ImageDraw
 
 import predict
-from mnist_cnn import novelty, outliers, reading
+from mnist_cnn import novelty, outliers, pictures, reading
 from mnist_cnn.digits import Halves
 from mnist_cnn.pictures import Digit, GroupInk
 
@@ -421,6 +421,35 @@ def test_a_piece_far_past_the_threshold_is_not_a_digit_however_sure_the_letter_d
 def test_a_lone_piece_shaped_like_a_letter_is_not_a_digit_however_sure_the_network_is():
     assert not reading.judge([replace(piece(0.5, 0.9999), letter_like=0.2)])[0].is_digit
     assert reading.judge([replace(piece(0.5, 0.9999), letter_like=-0.2)])[0].is_digit
+
+
+def blob(shape: str) -> Image.Image:
+    """A dot, a filled disc or square, or a ring drawn with a pen: 300 x 300, dark on white."""
+    img = Image.new("L", (300, 300), 255)
+    draw = ImageDraw.Draw(img)
+    {
+        "dot": lambda: draw.ellipse((140, 140, 152, 152), fill=0),
+        "disc": lambda: draw.ellipse((100, 100, 200, 200), fill=0),
+        "square": lambda: draw.rectangle((100, 100, 200, 200), fill=0),
+        "ring": lambda: draw.ellipse((100, 60, 200, 240), outline=0, width=12),
+    }[shape]()
+    return img
+
+
+def test_a_solid_blob_is_not_a_digit_however_sure_the_network_is():
+    # A dot, a blot, a filled disc or square: no strokes, though the network, which never saw
+    # one, reads each as a 0. A 0 drawn with a pen spans several of its strokes' widths.
+    images = np.stack([pictures.read_digits(blob(shape))[0].image for shape in ("dot", "disc", "square", "ring")])
+    spans = pictures.widths_spanned(images)
+    assert (spans[:3] < reading.SOLID).all() and spans[3] > 2 * reading.SOLID, spans
+    sure = piece(0.1, 0.999)
+    assert reading.judge([sure])[0].is_digit
+    assert not reading.judge([replace(sure, solid=True)])[0].is_digit
+
+
+def test_every_mnist_test_digit_spans_more_of_its_strokes_than_a_blob(mnist):
+    spans = pictures.widths_spanned(mnist["x_test"].astype(np.float32)[..., None])
+    assert spans.min() >= reading.SOLID
 
 
 def test_in_a_number_a_piece_must_be_more_like_a_letter_to_be_left_out():
