@@ -152,6 +152,9 @@ class Digit:
     # reading.judge finds the whole no digit. The ways share their parts: one Digit per stretch.
     ink: "GroupInk | None" = None
     cuts: tuple[tuple["Digit", ...], ...] | None = None
+    # A picture's lone group: the share of its ink in pieces that lie inside the loops of its
+    # main piece (ink_in_its_loops), a face's eyes and mouth, where a digit's loops hold none.
+    enclosed: float = 0.0
 
     def moved(self, left: int, top: int) -> "Digit":
         """The same digit, its box (and its halves', cuts' and kept ink's) moved by (left, top)."""
@@ -330,6 +333,7 @@ def digits_on_paper(gray: np.ndarray, invert: str) -> list[Digit]:
             # reading.judge decides, the digit with them or alone and the marks left out.
             place = replace(place, halves=(Place(bare, None), *marks), halves_are=Halves.MARKED)
         digit = read_place(ink, place, threshold)
+        digit.enclosed = ink_in_its_loops(pieces, mass, bare)
         own = own_ink(pieces, bare, marks)
         if ways := ways_to_cut(own, width):  # kept to cut it apart, should the network find it no digit
             top, bottom, left, right = bare
@@ -353,6 +357,22 @@ def cut_apart(digit: Digit) -> Digit:
         return read_place(ink, place, kept.threshold).moved(*kept.origin).scaled(*kept.scale)
 
     return replace(digit, cuts=tuple(tuple(part(a, b) for a, b in pairwise(edges)) for edges in kept.ways))
+
+
+def ink_in_its_loops(pieces: np.ndarray, mass: np.ndarray, box: tuple[int, int, int, int]) -> float:
+    """The share of the ink within `box` (top, bottom, left, right) of the labelled `pieces` that
+    lies in pieces inside the loops of the piece with the most ink there: a face's eyes in its
+    ring. A digit's loops hold no piece of their own, but for a speck of dust."""
+    top, bottom, left, right = box
+    inside = pieces[top:bottom, left:right]
+    present = np.unique(inside[inside > 0])
+    if len(present) < 2:
+        return 0.0
+    main = present[np.argmax(mass[present - 1])]
+    ring = inside == main
+    held = np.unique(inside[ndimage.binary_fill_holes(ring) & ~ring])
+    held = held[(held > 0) & (held != main)]  # a piece inside a loop lies wholly in it: it cannot cross the ring
+    return float(mass[held - 1].sum() / mass[present - 1].sum())
 
 
 def own_ink(pieces: np.ndarray, box: tuple[int, int, int, int], marks: list[Place]) -> np.ndarray:

@@ -79,6 +79,10 @@ WIDE_ENOUGH, CUT_NEAR, CUT_SHAPED = 0.8, 0.5, 1.0
 # network read each as a 0 at 65 to 99%, within the distance's threshold (seeds 1 and 2). Every
 # one of MNIST's 70,000 digits spans 2.2 or more, the real-world set's 2.7 or more.
 SOLID = 2.0
+# A lone group with more than ENCLOSED of its ink in pieces inside its loops is not a digit
+# (pictures.ink_in_its_loops): a face, its eyes and mouth in its ring, which one network read as
+# a 0 at 99.9%. A digit's loops hold at most a speck of dust.
+ENCLOSED = 0.05
 
 
 @dataclass(frozen=True)
@@ -274,11 +278,11 @@ def is_digit(piece: Piece, limit: float) -> bool:
     """Within `limit` of the digits, or, however far out, read CONFIDENT-ly, or digit_shaped short
     of novelty.FAR_OUT; and not shaped like a letter, however sure the network is (it has seen no
     letter to be unsure of), in a number (a `limit` beyond ALONE) only LETTER_IN_NUMBER further out;
-    and not a SOLID blob."""
+    and not a SOLID blob, nor a group with more than ENCLOSED of its ink inside its loops."""
     letter_limit = 0.0 if limit <= ALONE else LETTER_IN_NUMBER
     shaped = piece.digit_shaped and piece.novelty <= novelty.FAR_OUT
     near = piece.novelty <= limit or piece.confidence >= novelty.CONFIDENT or shaped
-    return near and piece.letter_like <= letter_limit and not piece.solid
+    return near and piece.letter_like <= letter_limit and not piece.solid and piece.digit.enclosed <= ENCLOSED
 
 
 def read_as_two(piece: Piece, limit: float, alone: bool) -> bool:

@@ -432,6 +432,16 @@ def blob(shape: str) -> Image.Image:
         "disc": lambda: draw.ellipse((100, 100, 200, 200), fill=0),
         "square": lambda: draw.rectangle((100, 100, 200, 200), fill=0),
         "ring": lambda: draw.ellipse((100, 60, 200, 240), outline=0, width=12),
+        "face": lambda: (
+            draw.ellipse((40, 40, 260, 260), outline=0, width=10),
+            draw.ellipse((100, 100, 120, 120), fill=0),
+            draw.ellipse((180, 100, 200, 120), fill=0),
+            draw.arc((90, 110, 210, 210), 20, 160, fill=0, width=10),
+        ),
+        "ring with dust": lambda: (
+            draw.ellipse((100, 60, 200, 240), outline=0, width=12),
+            draw.ellipse((148, 148, 152, 152), fill=0),
+        ),
     }[shape]()
     return img
 
@@ -445,6 +455,15 @@ def test_a_solid_blob_is_not_a_digit_however_sure_the_network_is():
     sure = piece(0.1, 0.999)
     assert reading.judge([sure])[0].is_digit
     assert not reading.judge([replace(sure, solid=True)])[0].is_digit
+
+
+def test_a_face_is_not_a_digit_where_a_0_with_dust_in_its_loop_still_may_be_one():
+    # Its eyes and mouth lie inside its ring, pieces of their own; a digit's loops hold none.
+    [face], [zero] = pictures.read_digits(blob("face")), pictures.read_digits(blob("ring with dust"))
+    assert face.enclosed > reading.ENCLOSED > zero.enclosed
+    sure = piece(0.1, 0.999)
+    assert not reading.judge([replace(sure, digit=replace(sure.digit, enclosed=face.enclosed))])[0].is_digit
+    assert reading.judge([replace(sure, digit=replace(sure.digit, enclosed=zero.enclosed))])[0].is_digit
 
 
 def test_every_mnist_test_digit_spans_more_of_its_strokes_than_a_blob(mnist):
