@@ -219,7 +219,7 @@ def test_a_lone_group_is_cut_into_the_fewest_sure_digits_not_the_surest():
     "way",
     [
         (part(1, 0), part(1, 20), part(1, 40)),  # an m cut into its three strokes
-        (part(1, 0), part(4, 20, novelty_=0.8)),  # a part further out than a lone digit's own
+        (part(1, 0), part(4, 20, novelty_=0.8)),  # a part further out than a cut's parts may lie (CUT_NEAR)
         (part(6, 0), part(3, 20, letter_like=-0.5)),  # a part the letter detector is unsure of
     ],
     ids=["all 1s", "a part far out", "a part like a letter"],
