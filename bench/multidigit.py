@@ -10,8 +10,8 @@ The digits are MNIST *test* digits (never trained on), each 4 times MNIST's size
 --source realworld each number one real writer's: the digits that one source repository of the
 development set drew on a canvas or at 28x28, their ink cut out, about as tall. Each is
 cropped to its ink, scaled by 0.85 to 1.15, moved up or down by up to 20 pixels, and set beside
-the last with a gap of -2 to 30 pixels (about one pair in six touches or nearly), dark ink on
-white. With --photo it is then photographed as people write and photograph: the number slanted
+the last with a gap of -2 to 30 pixels (about one pair in six touches or nearly; with
+--touching each reaches 2 to 8 pixels into the last), dark ink on white. With --photo it is then photographed as people write and photograph: the number slanted
 (sheared by up to ±0.2), a ruled line across the page under one number in two, the paper shaded
 from one side with noise, saved as JPEG. With --lines N each picture holds N numbers written
 one under another, each indented by up to 60 pixels, the lines' digits 10 to 80 pixels apart
@@ -85,8 +85,9 @@ def writer_part(ink: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.pad(np.clip(big, 0, 255), 10)
 
 
-def compose(parts: list[np.ndarray], rng: np.random.Generator) -> Image.Image:
-    """The digits (white on black, any size) written left to right as one number, dark on white."""
+def compose(parts: list[np.ndarray], rng: np.random.Generator, gaps: tuple[int, int] = (-2, 30)) -> Image.Image:
+    """The digits (white on black, any size) written left to right as one number, dark on white,
+    each `gaps` pixels (at least, at most) beyond the last."""
     cropped = []
     for big in parts:
         cols = np.flatnonzero(big.max(axis=0) > 30)
@@ -98,7 +99,7 @@ def compose(parts: list[np.ndarray], rng: np.random.Generator) -> Image.Image:
         y = 10 + int(rng.integers(0, 21))
         region = page[y : y + part.shape[0], x : x + part.shape[1]]
         np.maximum(region, part, out=region)
-        x += part.shape[1] + int(rng.integers(-2, 31))
+        x += part.shape[1] + int(rng.integers(gaps[0], gaps[1] + 1))
     return Image.fromarray((255 - page).clip(0, 255).astype(np.uint8))
 
 
@@ -150,6 +151,11 @@ def main() -> None:
     parser.add_argument("--realworld", type=Path, help="with --source realworld: a folder like ../shared/realworld-dev")
     parser.add_argument("--photo", action="store_true", help="slant, ruled line, shaded paper, JPEG")
     parser.add_argument("--lines", type=int, default=1, help="numbers per picture, one under another (default: 1)")
+    parser.add_argument(
+        "--touching",
+        action="store_true",
+        help="each digit reaching 2 to 8 pixels into the last (default: gaps of -2 to 30)",
+    )
     args = parse_data(parser)
     x_test, y_test = mnist_test(args.data)
     fonts = installed_fonts()
@@ -181,7 +187,7 @@ def main() -> None:
                 digits = writers[int(rng.integers(len(writers)))]
                 labels = rng.choice(sorted(digits), length)
                 parts = [writer_part(digits[d][int(rng.integers(len(digits[d])))], rng) for d in labels]
-            numbers.append((labels, compose(parts, rng)))
+            numbers.append((labels, compose(parts, rng, (-8, -2) if args.touching else (-2, 30))))
         labels = np.concatenate([digits for digits, _ in numbers])
         lines = np.concatenate([[n] * len(digits) for n, (digits, _) in enumerate(numbers)])
         picture = numbers[0][1] if args.lines == 1 else one_under_another([p for _, p in numbers], rng)
@@ -196,6 +202,7 @@ def main() -> None:
             digits_right += int((answers == labels).sum())
             digits_total += len(labels)
     photo = ", photographed (slant, ruled line, shading, JPEG)" if args.photo else ""
+    photo += ", each touching the last" if args.touching else ""
     pictures = f"{args.count} numbers" if args.lines == 1 else f"{args.count} pictures of {args.lines} numbers"
     print(f"{pictures} of 2 to 6 {source}{photo} (seed {args.seed}), weights {args.weights}")
     print(f"  read exactly:                 {exact / args.count:.1%}")
