@@ -8,20 +8,19 @@
 The digits are MNIST *test* digits (never trained on), each 4 times MNIST's size, or with
 --source fonts the digits of the handwriting fonts of bench/writers.py, about as tall, or with
 --source realworld each number one real writer's: the digits that one source repository of the
-development set drew on a canvas or at 28x28, their ink cut out, about as tall. Each is
-cropped to its ink, scaled by 0.85 to 1.15, moved up or down by up to 20 pixels, and set beside
-the last with a gap of -2 to 30 pixels (about one pair in six touches or nearly; with
---touching each reaches 2 to 8 pixels into the last), dark ink on white. With --photo it is then photographed as people write and photograph: the number slanted
-(sheared by up to ±0.2), a ruled line across the page under one number in two, the paper shaded
-from one side with noise, saved as JPEG. With --lines N each picture holds N numbers written
-one under another, each indented by up to 60 pixels, the lines' digits 10 to 80 pixels apart
-(MNIST's digits are about 110 tall), and is read exactly only where each line is. Every picture
-goes through predict.py's own pipeline and verdict (a digit left out as "not a digit" is
-missing); the script prints the share of pictures read exactly (every digit, none missing or
-extra) and of digits read right where the count was right, and how many pieces were left out:
-those read as no digit, and the marks beside the digits (a digit's stray fragment, a font's
-flourish), which predict.py reports as left out.
-"""
+development set drew on a canvas or at 28x28, their ink cut out, about as tall. Each is cropped
+to its ink, scaled by 0.85 to 1.15, moved up or down by up to 20 pixels, and set beside the last
+with a gap of -2 to 30 pixels (about one pair in six touches or nearly; with --touching each
+reaches 2 to 8 pixels into the last), dark ink on white. With --photo it is then photographed as
+people write and photograph: the number slanted (sheared by up to ±0.2), a ruled line across the
+page under one number in two, the paper shaded from one side with noise, saved as JPEG. With
+--lines N each picture holds N numbers written one under another, each indented by up to 60
+pixels, the lines' digits 10 to 80 pixels apart (MNIST's digits are about 110 tall), and is read
+exactly only where each line is. Every picture goes through predict.py's own pipeline and
+verdict (a digit left out as "not a digit" is missing); the script prints the share of pictures
+read exactly (every digit, none missing or extra) and of digits read right where the count was
+right, and how many pieces were left out: those read as no digit, and the marks beside the
+digits (a digit's stray fragment, a font's flourish), which predict.py reports as left out."""
 
 import io
 import sys
