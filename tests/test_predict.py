@@ -136,6 +136,22 @@ def test_the_sharp_edge_of_a_shadow_across_the_page_is_not_taken_for_ink():
     assert placed_apart(shaded, clean) < 6
 
 
+@pytest.mark.parametrize("lit_side", ["left", "top"])
+def test_a_digit_written_in_a_deep_shadow_over_most_of_the_page_reads_as_in_the_light(lit_side):
+    clean = np.asarray(draw_digit(size=(800, 600), ink=40, paper=215, box=(420, 250, 90, 150)), dtype=np.float32)
+    ys, xs = np.indices(clean.shape)
+    # The phone's shadow covers all but a corner of the page, the digit with it: 45% of the light,
+    # deeper than the paper's block levels may stray from the border's.
+    lit = xs < 200 - 0.5 * ys if lit_side == "left" else ys < 150 - 0.2 * xs
+    shade = np.asarray(Image.fromarray(np.where(lit, 255, 115).astype(np.uint8)).filter(ImageFilter.GaussianBlur(3)))
+    photo = clean * shade / 255 + np.random.default_rng(0).normal(0, 3, clean.shape)
+    shaded = pictures.preprocess(Image.fromarray(np.clip(photo, 0, 255).astype(np.uint8)))
+    clean = pictures.preprocess(Image.fromarray(clean.astype(np.uint8)))
+    assert_mnist_like(shaded)
+    assert ink_bbox(shaded) == pytest.approx(ink_bbox(clean), abs=1)
+    assert placed_apart(shaded, clean) < 6
+
+
 @pytest.mark.parametrize("shape", [(8, 8), (9, 13), (10, 700), (301, 200)])
 def test_the_paper_under_the_strokes_is_smoothed_as_a_5x5_mean_in_2x2_blocks(shape):
     ink = np.random.default_rng(0).uniform(0, 255, shape).astype(np.float32)
