@@ -548,8 +548,8 @@ def strokes_without_shadow(ink: np.ndarray, judge_polarity: bool) -> tuple[np.nd
     paper's level is then the one under an opening an eighth of the picture wide
     (paper_under_strokes), which a pen's strokes are narrower than and a shadow is wider. Where
     the polarity was given (or the ink told by its colour), it is not judged again."""
-    shaded, lit = np.quantile(border(ink), [0.05, 0.95])
-    if judge_polarity and nth_brightest(np.maximum(shaded - ink, 0)) > nth_brightest(np.maximum(ink - lit, 0)):
+    low, high = np.quantile(border(ink), [0.05, 0.95])  # the paper's two levels, lit and shaded
+    if judge_polarity and nth_brightest(np.maximum(low - ink, 0)) > nth_brightest(np.maximum(ink - high, 0)):
         ink = 255.0 - ink
     return ink, ink - paper_under_strokes(ink, np.zeros(ink.shape, bool), 0.0)
 

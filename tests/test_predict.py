@@ -121,35 +121,35 @@ def test_steep_shading_neither_flips_the_polarity_nor_becomes_ink():
     assert placed_apart(shaded, clean) < 2
 
 
-def test_the_sharp_edge_of_a_shadow_across_the_page_is_not_taken_for_ink():
-    clean = np.asarray(draw_digit(size=(400, 300), ink=40, paper=220, box=(150, 70, 90, 140)), dtype=np.float32)
-    ys, xs = np.indices(clean.shape)
-    # A phone's shadow over the right of the page, its edge slanting past the digit: half the light.
+def assert_read_as_in_the_light(clean: Image.Image, lit, light: int, blur: float) -> None:
+    """The digit photographed with a phone's shadow over it (`light` of 255 where not `lit`, its
+    edge blurred) gives the network the input the digit gives without it."""
+    page = np.asarray(clean, dtype=np.float32)
     shade = np.asarray(
-        Image.fromarray(np.where(xs > 250 - 0.3 * ys, 255, 140).astype(np.uint8)).filter(ImageFilter.GaussianBlur(2))
+        Image.fromarray(np.where(lit, 255, light).astype(np.uint8)).filter(ImageFilter.GaussianBlur(blur))
     )
-    photo = clean * shade / 255 + np.random.default_rng(0).normal(0, 3, clean.shape)
+    photo = page * shade / 255 + np.random.default_rng(0).normal(0, 3, page.shape)
     shaded = pictures.preprocess(Image.fromarray(np.clip(photo, 0, 255).astype(np.uint8)))
-    clean = pictures.preprocess(Image.fromarray(clean.astype(np.uint8)))
     assert_mnist_like(shaded)
-    assert ink_bbox(shaded) == pytest.approx(ink_bbox(clean), abs=1)
-    assert placed_apart(shaded, clean) < 6
+    assert ink_bbox(shaded) == pytest.approx(ink_bbox(pictures.preprocess(clean)), abs=1)
+    assert placed_apart(shaded, pictures.preprocess(clean)) < 6
+
+
+def test_the_sharp_edge_of_a_shadow_across_the_page_is_not_taken_for_ink():
+    ys, xs = np.indices((300, 400))
+    # A phone's shadow over the right of the page, its edge slanting past the digit: half the light.
+    clean = draw_digit(size=(400, 300), ink=40, paper=220, box=(150, 70, 90, 140))
+    assert_read_as_in_the_light(clean, xs > 250 - 0.3 * ys, light=140, blur=2)
 
 
 @pytest.mark.parametrize("lit_side", ["left", "top"])
 def test_a_digit_written_in_a_deep_shadow_over_most_of_the_page_reads_as_in_the_light(lit_side):
-    clean = np.asarray(draw_digit(size=(800, 600), ink=40, paper=215, box=(420, 250, 90, 150)), dtype=np.float32)
-    ys, xs = np.indices(clean.shape)
+    ys, xs = np.indices((600, 800))
     # The phone's shadow covers all but a corner of the page, the digit with it: 45% of the light,
     # deeper than the paper's block levels may stray from the border's.
     lit = xs < 200 - 0.5 * ys if lit_side == "left" else ys < 150 - 0.2 * xs
-    shade = np.asarray(Image.fromarray(np.where(lit, 255, 115).astype(np.uint8)).filter(ImageFilter.GaussianBlur(3)))
-    photo = clean * shade / 255 + np.random.default_rng(0).normal(0, 3, clean.shape)
-    shaded = pictures.preprocess(Image.fromarray(np.clip(photo, 0, 255).astype(np.uint8)))
-    clean = pictures.preprocess(Image.fromarray(clean.astype(np.uint8)))
-    assert_mnist_like(shaded)
-    assert ink_bbox(shaded) == pytest.approx(ink_bbox(clean), abs=1)
-    assert placed_apart(shaded, clean) < 6
+    clean = draw_digit(size=(800, 600), ink=40, paper=215, box=(420, 250, 90, 150))
+    assert_read_as_in_the_light(clean, lit, light=115, blur=3)
 
 
 @pytest.mark.parametrize("shape", [(8, 8), (9, 13), (10, 700), (301, 200)])
