@@ -530,6 +530,24 @@ def widths_spanned(images: np.ndarray) -> np.ndarray:
     return np.where(inked.any(axis=(1, 2)), spans / np.maximum(width, 1e-6), 0.0)
 
 
+def closed_loops(images: np.ndarray) -> np.ndarray:
+    """How many loops the ink of each 28x28 (n, 28, 28, 1) closes (at half its brightest, as
+    widths_spanned): the regions of paper it encloses, of two pixels or more (a pinhole in a
+    blot is none). Over the whole batch at once, no image's paper joining the next one's."""
+    inked = images.reshape(len(images), FRAME, FRAME)
+    inked = inked > inked.max(axis=(1, 2), keepdims=True) / 2
+    paper = np.pad(~inked, ((0, 0), (1, 1), (1, 1)), constant_values=True)
+    within = np.zeros((3, 3, 3), bool)
+    within[1] = ndimage.generate_binary_structure(2, 1)
+    regions, count = ndimage.label(paper, within)
+    enclosed = np.bincount(regions.ravel(), minlength=count + 1) >= 2
+    enclosed[0] = False
+    enclosed[regions[:, 0, 0]] = False  # the paper round the ink, reaching the padded frame
+    image_of = np.zeros(count + 1, int)
+    image_of[regions] = np.arange(len(images))[:, None, None]
+    return np.bincount(image_of[enclosed], minlength=len(images))
+
+
 def shadow_taken_for_strokes(strokes: np.ndarray, width: float) -> bool:
     """Whether the `strokes` found against the paper's block levels hold a shadow: the shade of a
     phone held over the page, darker than paper_level lets the paper be, which reaches in from the

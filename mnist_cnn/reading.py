@@ -17,7 +17,7 @@ from PIL import Image
 
 from mnist_cnn import novelty
 from mnist_cnn.digits import Halves
-from mnist_cnn.pictures import Digit, cut_apart, read_digits, widths_spanned
+from mnist_cnn.pictures import Digit, closed_loops, cut_apart, read_digits, widths_spanned
 
 NOT_A_DIGIT = "not a digit"
 FRAME = 28
@@ -91,6 +91,9 @@ ENCLOSED = 0.05
 # the loop. With it, bench/notdigits.py's symbols and doodles are caught 92% of the time rather
 # than 81% (seed-1 weights), and no more real digits are refused.
 ROUND = 0.86
+# A 6 and an 8 close a loop; a piece read as one that closes none is not one unless the network
+# is CONFIDENT of it: a c, an e left open, a C, an f, a 3-like letter.
+LOOPED = (6, 8)
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,7 @@ class Piece:
     letter_like: float = -np.inf
     is_digit: bool = True
     solid: bool = False  # a solid blob rather than strokes (SOLID)
+    loops: int = 1  # the loops its ink closes (pictures.closed_loops; LOOPED)
     why: np.ndarray | None = None  # Reader.why(): what pushed the network toward its answer (+) or away (-)
     halves: tuple["Piece", ...] | None = None  # its Digit's halves, read
     cuts: tuple[tuple["Piece", ...], ...] | None = None  # its Digit's cuts, read
@@ -151,11 +155,12 @@ class Reader:
             far = distance / self.stats.threshold
             letter_like = novelty.letter_margins(self.stats, features, probabilities, distance)
         solid = (widths_spanned(images) < SOLID).tolist()
+        loops = closed_loops(images).tolist()
         read = iter(
             [
-                Piece(d, p, novelty=n, letter_like=like, solid=blob)
-                for d, p, n, like, blob in zip(
-                    everything, probabilities, far.tolist(), letter_like.tolist(), solid, strict=True
+                Piece(d, p, novelty=n, letter_like=like, solid=blob, loops=closed)
+                for d, p, n, like, blob, closed in zip(
+                    everything, probabilities, far.tolist(), letter_like.tolist(), solid, loops, strict=True
                 )
             ]
         )
@@ -287,12 +292,20 @@ def is_digit(piece: Piece, limit: float) -> bool:
     of novelty.FAR_OUT; and not shaped like a letter, however sure the network is (it has seen no
     letter to be unsure of), in a number (a `limit` beyond ALONE) only LETTER_IN_NUMBER further out;
     and not a SOLID blob, nor a group with more than ENCLOSED of its ink inside its loops, nor one
-    loop less ROUND than a 0's."""
+    loop less ROUND than a 0's, nor missing_its_loop."""
     letter_limit = 0.0 if limit <= ALONE else LETTER_IN_NUMBER
     shaped = piece.digit_shaped and piece.novelty <= novelty.FAR_OUT
     near = piece.novelty <= limit or piece.confidence >= novelty.CONFIDENT or shaped
     drawn = piece.digit.enclosed > ENCLOSED or piece.digit.roundness < ROUND  # a face, a triangle, a heart
-    return near and piece.letter_like <= letter_limit and not piece.solid and not drawn
+    shapes = piece.solid or drawn or missing_its_loop(piece)
+    return near and piece.letter_like <= letter_limit and not shapes
+
+
+def missing_its_loop(piece: Piece) -> bool:
+    """Whether a piece read as a digit that closes a loop (LOOPED) closes none, the network short
+    of CONFIDENT and the letter detector not sure it is shaped like a digit."""
+    doubted = piece.confidence < novelty.CONFIDENT and not piece.digit_shaped
+    return piece.answer in LOOPED and piece.loops == 0 and doubted
 
 
 def read_as_two(piece: Piece, limit: float, alone: bool) -> bool:

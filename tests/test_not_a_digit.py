@@ -494,6 +494,51 @@ def test_a_6_or_a_9_is_no_lone_loop_however_its_loop_is_drawn(mnist):
     assert np.mean([pictures.loop_roundness(d) < reading.ROUND for d in zeros]) < 0.02
 
 
+def drawn(*shapes: tuple[str, tuple[int, int, int, int]]) -> np.ndarray:
+    """A 28x28 (n, 28, 28, 1 when stacked) with each ("ring" | "arc", box) drawn 2 pixels wide; an
+    arc is a ring open on its right, as a c is."""
+    img = Image.new("L", (28, 28), 0)
+    draw = ImageDraw.Draw(img)
+    for shape, box in shapes:
+        if shape == "ring":
+            draw.ellipse(box, outline=255, width=2)
+        else:
+            draw.arc(box, 45, 315, fill=255, width=2)
+    return np.asarray(img, np.float32)[..., None]
+
+
+def test_closed_loops_counts_the_loops_of_each_picture_on_its_own():
+    zero, c = drawn(("ring", (6, 4, 21, 23))), drawn(("arc", (6, 4, 21, 23)))
+    eight = drawn(("ring", (8, 2, 19, 13)), ("ring", (7, 13, 20, 25)))
+    six = drawn(("arc", (6, 2, 21, 25)), ("ring", (8, 13, 19, 24)))
+    blot = np.full((28, 28, 1), 255, np.float32)
+    blot[14, 14] = 0  # a pinhole is no loop
+    # In a stack, no picture's paper joins its neighbour's.
+    assert pictures.closed_loops(np.stack([zero, c, eight, six, blot, c])).tolist() == [1, 0, 2, 1, 0, 0]
+
+
+def test_a_piece_read_as_a_6_or_an_8_that_closes_no_loop_is_not_one_unless_sure_of_a_digit():
+    # A c, a C, an e left open, read as a 6 or an 8 at 70 to 99%: a 6 and an 8 close a loop.
+    def read_as(digit: int, confidence: float, loops: int) -> reading.Piece:
+        probabilities = np.full(10, (1 - confidence) / 9)
+        probabilities[digit] = confidence
+        return replace(piece(0.3, 0.9), probabilities=probabilities, loops=loops)
+
+    for digit in reading.LOOPED:
+        assert not reading.judge([read_as(digit, 0.95, loops=0)])[0].is_digit
+        assert reading.judge([read_as(digit, 0.95, loops=1)])[0].is_digit
+        assert reading.judge([read_as(digit, 0.9995, loops=0)])[0].is_digit
+        shaped = replace(read_as(digit, 0.95, loops=0), letter_like=-2 * novelty.DIGIT_SHAPED)
+        assert reading.judge([shaped])[0].is_digit  # the letter detector sure of a digit: its loop filled
+    assert reading.judge([read_as(3, 0.95, loops=0)])[0].is_digit  # a 3 closes none
+
+
+def test_most_mnist_test_8s_close_a_loop(mnist):
+    # The rule's cost on MNIST: an 8 that closes none is rare, and its strokes are then thick.
+    eights = mnist["x_test"][mnist["y_test"] == 8].astype(np.float32)[..., None]
+    assert np.mean(pictures.closed_loops(eights) == 0) < 0.05
+
+
 def test_every_mnist_test_digit_spans_more_of_its_strokes_than_a_blob(mnist):
     spans = pictures.widths_spanned(mnist["x_test"].astype(np.float32)[..., None])
     assert spans.min() >= reading.SOLID
