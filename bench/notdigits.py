@@ -12,7 +12,8 @@ predict.py's own pipeline; a picture is caught when none of its pieces is read a
 predict.py's own verdict (reading.judge, with the digit stats saved beside the weights:
 the Mahalanobis distance to the nearest class on the 128-unit layer, each class's covariance
 shrunk toward the shared one, unless the network is at least 99.9% sure; in a number twice as
-far; and the letter detector learnt from printed characters) is compared with three scores,
+far; the letter detector learnt from printed characters; and the rules on the ink: a blob, a
+face, a drawn loop, a 6 or an 8 that closes no loop) is compared with three scores,
 each with the threshold that refuses 1% of MNIST's validation digits: the Mahalanobis distance
 alone, the energy of the logits (-logsumexp), and the softmax's top probability. Beside what each
 catches, it prints what each refuses of real digits: MNIST test, the handwriting fonts'

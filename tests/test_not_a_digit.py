@@ -531,6 +531,11 @@ def test_a_piece_read_as_a_6_or_an_8_that_closes_no_loop_is_not_one_unless_sure_
         shaped = replace(read_as(digit, 0.95, loops=0), letter_like=-2 * novelty.DIGIT_SHAPED)
         assert reading.judge([shaped])[0].is_digit  # the letter detector sure of a digit: its loop filled
     assert reading.judge([read_as(3, 0.95, loops=0)])[0].is_digit  # a 3 closes none
+    # In a number a digit cut from its neighbour may have lost its loop: it stays a digit.
+    number = reading.judge(
+        [read_as(6, 0.95, loops=0), replace(read_as(3, 0.95, loops=0), digit=piece(0.3, 0.9, (20, 0, 30, 10)).digit)]
+    )
+    assert [p.is_digit for p in number] == [True, True]
 
 
 def test_most_mnist_test_8s_close_a_loop(mnist):
