@@ -305,8 +305,8 @@ def is_digit(piece: Piece, limit: float) -> bool:
     shaped = piece.digit_shaped and piece.novelty <= novelty.FAR_OUT
     near = piece.novelty <= limit or piece.confidence >= novelty.CONFIDENT or shaped
     drawn = piece.digit.enclosed > ENCLOSED or piece.digit.roundness < ROUND  # a face, a triangle, a heart
-    open_ = limit <= ALONE and missing_its_loop(piece)
-    return near and piece.letter_like <= letter_limit and not (piece.solid or drawn or open_)
+    loop_missing = limit <= ALONE and missing_its_loop(piece)
+    return near and piece.letter_like <= letter_limit and not (piece.solid or drawn or loop_missing)
 
 
 def missing_its_loop(piece: Piece) -> bool:

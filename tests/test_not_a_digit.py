@@ -495,8 +495,8 @@ def test_a_6_or_a_9_is_no_lone_loop_however_its_loop_is_drawn(mnist):
 
 
 def drawn(*shapes: tuple[str, tuple[int, int, int, int]]) -> np.ndarray:
-    """A 28x28 (n, 28, 28, 1 when stacked) with each ("ring" | "arc", box) drawn 2 pixels wide; an
-    arc is a ring open on its right, as a c is."""
+    """A 28x28x1 with each ("ring" | "arc", box) drawn 2 pixels wide, white on black; an arc is a
+    ring open on its right, as a c is."""
     img = Image.new("L", (28, 28), 0)
     draw = ImageDraw.Draw(img)
     for shape, box in shapes:
@@ -519,21 +519,24 @@ def test_closed_loops_counts_the_loops_of_each_picture_on_its_own():
 
 def test_a_piece_read_as_a_6_or_an_8_that_closes_no_loop_is_not_one_unless_sure_of_a_digit():
     # A c, a C, an e left open, read as a 6 or an 8 at 70 to 99%: a 6 and an 8 close a loop.
-    def read_as(digit: int, confidence: float, loops: int) -> reading.Piece:
+    def reading_of(digit: int, confidence: float, loops: int) -> reading.Piece:
         probabilities = np.full(10, (1 - confidence) / 9)
         probabilities[digit] = confidence
         return replace(piece(0.3, 0.9), probabilities=probabilities, loops=loops)
 
     for digit in reading.LOOPED:
-        assert not reading.judge([read_as(digit, 0.95, loops=0)])[0].is_digit
-        assert reading.judge([read_as(digit, 0.95, loops=1)])[0].is_digit
-        assert reading.judge([read_as(digit, 0.9995, loops=0)])[0].is_digit
-        shaped = replace(read_as(digit, 0.95, loops=0), letter_like=-2 * novelty.DIGIT_SHAPED)
+        assert not reading.judge([reading_of(digit, 0.95, loops=0)])[0].is_digit
+        assert reading.judge([reading_of(digit, 0.95, loops=1)])[0].is_digit
+        assert reading.judge([reading_of(digit, 0.9995, loops=0)])[0].is_digit
+        shaped = replace(reading_of(digit, 0.95, loops=0), letter_like=-2 * novelty.DIGIT_SHAPED)
         assert reading.judge([shaped])[0].is_digit  # the letter detector sure of a digit: its loop filled
-    assert reading.judge([read_as(3, 0.95, loops=0)])[0].is_digit  # a 3 closes none
+    assert reading.judge([reading_of(3, 0.95, loops=0)])[0].is_digit  # a 3 closes none
     # In a number a digit cut from its neighbour may have lost its loop: it stays a digit.
     number = reading.judge(
-        [read_as(6, 0.95, loops=0), replace(read_as(3, 0.95, loops=0), digit=piece(0.3, 0.9, (20, 0, 30, 10)).digit)]
+        [
+            reading_of(6, 0.95, loops=0),
+            replace(reading_of(3, 0.95, loops=0), digit=piece(0.3, 0.9, (20, 0, 30, 10)).digit),
+        ]
     )
     assert [p.is_digit for p in number] == [True, True]
 
