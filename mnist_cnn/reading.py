@@ -311,9 +311,11 @@ def is_digit(piece: Piece, limit: float) -> bool:
 
 def missing_its_loop(piece: Piece) -> bool:
     """Whether a piece read as a digit that closes a loop (LOOPED) closes none, the network short
-    of CONFIDENT and the letter detector not sure it is shaped like a digit."""
+    of CONFIDENT and the letter detector not sure it is shaped like a digit. Never without a
+    letter detector (letter_like -inf): weights without their stats read every mark as a digit."""
+    judged = piece.letter_like > -np.inf
     doubted = piece.confidence < novelty.CONFIDENT and not piece.digit_shaped
-    return piece.answer in LOOPED and piece.loops == 0 and doubted
+    return judged and piece.answer in LOOPED and piece.loops == 0 and doubted
 
 
 def read_as_two(piece: Piece, limit: float, alone: bool) -> bool:

@@ -522,7 +522,7 @@ def test_a_piece_read_as_a_6_or_an_8_that_closes_no_loop_is_not_one_unless_sure_
     def reading_of(digit: int, confidence: float, loops: int) -> reading.Piece:
         probabilities = np.full(10, (1 - confidence) / 9)
         probabilities[digit] = confidence
-        return replace(piece(0.3, 0.9), probabilities=probabilities, loops=loops)
+        return replace(piece(0.3, 0.9), probabilities=probabilities, loops=loops, letter_like=-1.0)
 
     for digit in reading.LOOPED:
         assert not reading.judge([reading_of(digit, 0.95, loops=0)])[0].is_digit
@@ -531,6 +531,8 @@ def test_a_piece_read_as_a_6_or_an_8_that_closes_no_loop_is_not_one_unless_sure_
         shaped = replace(reading_of(digit, 0.95, loops=0), letter_like=-2 * novelty.DIGIT_SHAPED)
         assert reading.judge([shaped])[0].is_digit  # the letter detector sure of a digit: its loop filled
     assert reading.judge([reading_of(3, 0.95, loops=0)])[0].is_digit  # a 3 closes none
+    # Weights without their stats (no letter detector) read every mark as a digit, as before.
+    assert reading.judge([replace(reading_of(6, 0.95, loops=0), letter_like=-np.inf)])[0].is_digit
     # In a number a digit cut from its neighbour may have lost its loop: it stays a digit.
     number = reading.judge(
         [
