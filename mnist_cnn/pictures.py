@@ -514,13 +514,18 @@ def stroke_width(mask: np.ndarray) -> float | np.ndarray:
     return 2 * mask.sum(axis=(-2, -1)) / np.maximum(boundary, 1)
 
 
+def inked_at_half(images: np.ndarray) -> np.ndarray:
+    """Where each 28x28 (n, 28, 28, 1) is inked: at half its brightest pixel or more, (n, 28, 28)."""
+    flat = images.reshape(len(images), FRAME, FRAME)
+    return flat > flat.max(axis=(1, 2), keepdims=True) / 2
+
+
 def widths_spanned(images: np.ndarray) -> np.ndarray:
     """How many of its strokes' widths the ink of each 28x28 (n, 28, 28, 1) spans along its longer
     side (stroke_width, at half its brightest): about 8 for MNIST's digits, 2.2 or more for every
     one of its 70,000; 2 or less for a solid blob (a dot, a filled disc or square), whose
     "stroke" is half as wide as it. Over the whole batch at once: one at a time cost 0.1 ms each."""
-    ink = np.pad(images.reshape(len(images), FRAME, FRAME), ((0, 0), (1, 1), (1, 1)))
-    inked = ink > ink.max(axis=(1, 2), keepdims=True) / 2
+    inked = np.pad(inked_at_half(images), ((0, 0), (1, 1), (1, 1)))
     width = stroke_width(inked)
 
     def extent(any_inked: np.ndarray) -> np.ndarray:  # from the first inked row (or column) to the last
@@ -531,12 +536,10 @@ def widths_spanned(images: np.ndarray) -> np.ndarray:
 
 
 def closed_loops(images: np.ndarray) -> np.ndarray:
-    """How many loops the ink of each 28x28 (n, 28, 28, 1) closes (at half its brightest, as
-    widths_spanned): the regions of paper it encloses, of two pixels or more (a pinhole in a
-    blot is none). Over the whole batch at once, no image's paper joining the next one's."""
-    inked = images.reshape(len(images), FRAME, FRAME)
-    inked = inked > inked.max(axis=(1, 2), keepdims=True) / 2
-    paper = np.pad(~inked, ((0, 0), (1, 1), (1, 1)), constant_values=True)
+    """How many loops the ink of each 28x28 (n, 28, 28, 1) closes (inked_at_half): the regions of
+    paper it encloses, of two pixels or more (a pinhole in a blot is none). Over the whole batch
+    at once, no image's paper joining the next one's."""
+    paper = np.pad(~inked_at_half(images), ((0, 0), (1, 1), (1, 1)), constant_values=True)
     within = np.zeros((3, 3, 3), bool)
     within[1] = ndimage.generate_binary_structure(2, 1)
     regions, count = ndimage.label(paper, within)
