@@ -140,6 +140,13 @@ def photographed(img: Image.Image, rng: np.random.Generator) -> Image.Image:
     return Image.open(buffer)
 
 
+def tilted(img: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """The number turned by 15 to 40 degrees either way, as written across a page or photographed
+    with the phone turned: its digits turn with it."""
+    angle = rng.uniform(15, 40) * rng.choice([-1, 1])
+    return img.convert("L").rotate(angle, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=255)
+
+
 def main() -> None:
     parser = bench_parser(__doc__)
     parser.add_argument("--count", type=int, default=300, help="numbers to write (default: 300)")
@@ -149,6 +156,7 @@ def main() -> None:
     )
     parser.add_argument("--realworld", type=Path, help="with --source realworld: a folder like ../shared/realworld-dev")
     parser.add_argument("--photo", action="store_true", help="slant, ruled line, shaded paper, JPEG")
+    parser.add_argument("--tilt", action="store_true", help="the number turned by 15 to 40 degrees either way")
     parser.add_argument("--lines", type=int, default=1, help="numbers per picture, one under another (default: 1)")
     parser.add_argument(
         "--touching",
@@ -190,6 +198,7 @@ def main() -> None:
         labels = np.concatenate([digits for digits, _ in numbers])
         lines = np.concatenate([[n] * len(digits) for n, (digits, _) in enumerate(numbers)])
         picture = numbers[0][1] if args.lines == 1 else one_under_another([p for _, p in numbers], rng)
+        picture = tilted(picture, rng) if args.tilt else picture
         pieces = read_picture(reader, photographed(picture, rng) if args.photo else picture)
         answers = np.array([piece.answer for piece in pieces if piece.is_digit])
         read_lines = np.array([piece.digit.line for piece in pieces if piece.is_digit])
@@ -202,6 +211,7 @@ def main() -> None:
             digits_total += len(labels)
     photo = ", photographed (slant, ruled line, shading, JPEG)" if args.photo else ""
     photo += ", each touching the last" if args.touching else ""
+    photo += ", turned 15 to 40 degrees" if args.tilt else ""
     pictures = f"{args.count} numbers" if args.lines == 1 else f"{args.count} pictures of {args.lines} numbers"
     print(f"{pictures} of 2 to 6 {source}{photo} (seed {args.seed}), weights {args.weights}")
     print(f"  read exactly:                 {exact / args.count:.1%}")
