@@ -10,7 +10,7 @@ from PIL import Image, ImageDraw
 import predict
 from mnist_cnn import pictures
 from mnist_cnn.batches import prepare
-from mnist_cnn.digits import Halves
+from mnist_cnn.digits import Halves, writing_tilt
 
 SEVEN = [(0.2, 0.15), (0.85, 0.15), (0.4, 0.9)]
 ONE = [(0.5, 0.1), (0.5, 0.9)]
@@ -516,3 +516,45 @@ def test_the_figure_of_a_long_number_keeps_its_titles_and_labels_apart(tmp_path)
     boxes = [t.get_window_extent(renderer) for t in texts + fig.texts]
     overlapping = [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1 :] if a.overlaps(b)]
     assert not overlapping
+
+
+@pytest.mark.parametrize("angle", [25, -35])
+def test_a_number_written_at_a_tilt_is_read_as_the_same_number_written_level(angle):
+    level = write([[SEVEN], [ONE], [*FOUR], [SEVEN]])
+    tilted = level.rotate(angle, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=255)
+    want, got = pictures.read_digits(level), pictures.read_digits(tilted)
+    assert len(got) == 4 and lefts(got) == sorted(lefts(got))
+    for a, b in zip(want, got, strict=True):  # each digit upright, as MNIST would have drawn it
+        assert np.corrcoef(a.image.ravel(), b.image.ravel())[0, 1] > 0.6  # turned, not turned back: 0.2-0.4
+    # The boxes are in the tilted picture's pixels: each holds ink, and they climb as the line does.
+    ink = np.asarray(tilted) < 128
+    assert all(ink[top:bottom, left:right].any() for left, top, right, bottom in (d.box for d in got))
+    centres = np.array([((d.box[0] + d.box[2]) / 2, (d.box[1] + d.box[3]) / 2) for d in got])
+    slope = np.polyfit(centres[:, 0], centres[:, 1], 1)[0]
+    assert abs(np.degrees(np.arctan(slope)) + angle) < 3  # Pillow turns counter-clockwise: the line rises
+
+
+def test_a_lone_digit_whose_ink_lies_along_a_tilted_line_is_read_as_it_lies(monkeypatch):
+    lying = write([[[(0.0, 0.9), (1.0, 0.2)]]], size=(160, 100))  # a 1 lying at 35 degrees
+    tilted_ink = np.asarray(lying) < 128
+    assert writing_tilt(tilted_ink) != 0, "its ink lies along a tilted line"
+    [digit] = pictures.read_digits(lying)
+    monkeypatch.setattr(pictures, "writing_tilt", lambda inked: 0.0)
+    [as_it_lies] = pictures.read_digits(lying)
+    np.testing.assert_array_equal(digit.image, as_it_lies.image)
+
+
+def test_level_writing_and_a_digit_alone_lie_along_no_tilt():
+    assert writing_tilt(np.asarray(write([[SEVEN], [ONE], [*FOUR]], climb=20)) < 128) == 0
+    assert writing_tilt(np.asarray(write([[ONE]])) < 128) == 0
+    assert writing_tilt(np.asarray(write([[*FOUR]])) < 128) == 0
+
+
+def test_no_mnist_test_digit_is_read_as_a_tilted_number(mnist):
+    # Some lie along a tilted line (wide 4s, long 7s): they hold no digits apart, and stay one digit.
+    lying = [image for image in mnist["x_test"] if writing_tilt(image > 127)]
+    assert lying, "some MNIST digits' ink lies along a tilted line"
+    for image in lying:
+        page = Image.new("L", (200, 200), 255)
+        page.paste(Image.fromarray(255 - image).resize((112, 112), Image.Resampling.BICUBIC), (44, 44))
+        assert len(pictures.read_digits(page)) == 1
