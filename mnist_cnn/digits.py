@@ -50,12 +50,15 @@ COMMA_WIDTH = 0.5  # a comma between digits is narrower than this share of their
 ONE_REACH, ONE_HEIGHT, OTHER_HEIGHT = 0.45, 0.9, 0.75
 # Ink that lies along a line MIN_TILT to MAX_TILT degrees from level, ELONGATED times as long as
 # it is thick (the spread of its pixels), may be a number written across the page or photographed
-# with the phone turned: turned level, where it then holds digits apart (digits_apart), they are
-# read as a level number's (pictures.digits_on_paper). 300 numbers of MNIST test digits turned 15
-# to 40 degrees (bench/multidigit.py --tilt) read 86.7% exactly rather than 55.3%; at 1.8 rather
-# than 1.5, two-digit numbers read 43 of 61 rather than 50. A digit alone is taller than wide,
-# its long axis steeper than MAX_TILT, or, if it lies so (a wide 4), holds no digits apart.
-MIN_TILT, MAX_TILT, ELONGATED = 15.0, 40.0, 1.5
+# with the phone turned (writing_tilt). Turned level, where it then holds LEVEL_DIGITS digits apart
+# whose centres lie within LEVEL degrees of level, it is read as a level number is (pictures.py).
+# 300 numbers of MNIST test digits turned 15 to 40 degrees (bench/multidigit.py --tilt, seed-1
+# weights) read 80.7% exactly rather than 55.3%. With two digits apart enough, 85.7%, but two
+# digits one higher than the other look as tilted as two turned: 17 of 600 level numbers of
+# MNIST's and real writers' digits were turned, 3 of them then misread. A digit alone whose ink
+# lies so (1% of MNIST's, most of them wide 4s) holds no digits apart, and is read as it lies.
+MIN_TILT, MAX_TILT, ELONGATED = 15.0, 40.0, 1.8
+LEVEL, LEVEL_DIGITS = 10.0, 3
 ENDS = 0.15  # a lone group's 1 touches its digit this share of their height or more from the top and foot
 # A lone group read as no digit is looked at again cut into 2 to MOST_CUT digits (ways_to_cut),
 # at the CUT_PLACES columns crossed by the fewest strokes, each part at least a stroke wide (a 1)
@@ -143,13 +146,20 @@ def find_digits(
     return (places if len(places) > 1 or places[0].halves else None), marks
 
 
-def digits_apart(pieces: np.ndarray, boxes: np.ndarray, mass: np.ndarray, stroke: float) -> int:
-    """How many digit-sized groups of pieces apart (not digits that touch) the longest line of
-    digits holds: 1 for a digit alone (label_pieces(); `stroke` the strokes' width in pixels)."""
+def holds_a_level_number(pieces: np.ndarray, boxes: np.ndarray, mass: np.ndarray, stroke: float) -> bool:
+    """Whether the longest line of digits holds LEVEL_DIGITS digit-sized groups of pieces apart or
+    more (not digits that touch), their centres along a line within LEVEL degrees of level
+    (label_pieces(); `stroke` the strokes' width in pixels): not a digit alone, nor a level
+    number turned."""
     if not len(mass):
-        return 0
+        return False
     lines, _ = lines_of_digits(group_by_columns(boxes, mass), boxes, mass, stroke)
-    return max(map(len, lines))
+    line = max(lines, key=len)
+    if len(line) < LEVEL_DIGITS:
+        return False
+    spans = np.array([group_box(group, boxes) for group in line], np.float64)
+    slope = np.polyfit((spans[:, 2] + spans[:, 3]) / 2, (spans[:, 0] + spans[:, 1]) / 2, 1)[0]
+    return abs(np.degrees(np.arctan(slope))) < LEVEL
 
 
 def places_on_line(

@@ -33,8 +33,8 @@ from scipy import ndimage
 from mnist_cnn.digits import (
     Halves,
     Place,
-    digits_apart,
     find_digits,
+    holds_a_level_number,
     label_pieces,
     places_between,
     ways_to_cut,
@@ -381,11 +381,11 @@ def digits_on_paper(gray: np.ndarray, invert: str) -> list[Digit]:
         ink = np.where(lines | fringe, 0, ink)
         threshold = ink_threshold(ink, floor)
     if tilt := writing_tilt(ink > threshold):
-        # Ink along a tilted line, turned level: where it then holds digits apart on a line, its
-        # digits are read as a level number's, their boxes turned back into the picture's pixels.
-        # A digit alone may lie so too (1% of MNIST's, most of them wide 4s): it is read as it lies.
+        # Ink along a tilted line, turned level: where it then holds a level number (of digits
+        # apart), it is read as one, the boxes turned back into the picture's pixels. Other ink
+        # that lies so (a wide 4, two digits one higher than the other) is read as it lies.
         level = ndimage.rotate(ink, tilt, order=1, prefilter=False)
-        if digits_apart(*label_pieces(level, threshold), width) > 1:
+        if holds_a_level_number(*label_pieces(level, threshold), width):
             return [d.turned_back(tilt, level.shape, ink.shape) for d in digits_in_ink(level, threshold, width)]
     return digits_in_ink(ink, threshold, width)
 

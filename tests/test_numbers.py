@@ -534,14 +534,22 @@ def test_a_number_written_at_a_tilt_is_read_as_the_same_number_written_level(ang
     assert abs(np.degrees(np.arctan(slope)) + angle) < 3  # Pillow turns counter-clockwise: the line rises
 
 
-def test_a_lone_digit_whose_ink_lies_along_a_tilted_line_is_read_as_it_lies(monkeypatch):
-    lying = write([[[(0.0, 0.9), (1.0, 0.2)]]], size=(160, 100))  # a 1 lying at 35 degrees
-    tilted_ink = np.asarray(lying) < 128
-    assert writing_tilt(tilted_ink) != 0, "its ink lies along a tilted line"
-    [digit] = pictures.read_digits(lying)
+@pytest.mark.parametrize(
+    "picture",
+    [
+        write([[[(0.0, 0.9), (1.0, 0.2)]]], size=(160, 100)),  # a 1 lying at 35 degrees
+        write([[SEVEN], [ONE]], climb=60),  # two digits, one higher than the other: as tilted as two turned
+    ],
+    ids=["a digit alone", "two digits"],
+)
+def test_ink_along_a_tilted_line_that_holds_no_level_number_when_turned_is_read_as_it_lies(picture, monkeypatch):
+    assert writing_tilt(np.asarray(picture) < 128) != 0, "its ink lies along a tilted line"
+    found = pictures.read_digits(picture)
     monkeypatch.setattr(pictures, "writing_tilt", lambda inked: 0.0)
-    [as_it_lies] = pictures.read_digits(lying)
-    np.testing.assert_array_equal(digit.image, as_it_lies.image)
+    as_it_lies = pictures.read_digits(picture)
+    assert [d.box for d in found] == [d.box for d in as_it_lies]
+    for a, b in zip(found, as_it_lies, strict=True):
+        np.testing.assert_array_equal(a.image, b.image)
 
 
 def test_level_writing_and_a_digit_alone_lie_along_no_tilt():
