@@ -53,10 +53,11 @@ ONE_REACH, ONE_HEIGHT, OTHER_HEIGHT = 0.45, 0.9, 0.75
 # with the phone turned (writing_tilt). Turned level, where it then holds LEVEL_DIGITS digits apart
 # whose centres lie within LEVEL degrees of level, it is read as a level number is (pictures.py).
 # 300 numbers of MNIST test digits turned 15 to 40 degrees (bench/multidigit.py --tilt, seed-1
-# weights) read 80.7% exactly rather than 55.3%. With two digits apart enough, 85.7%, but two
-# digits one higher than the other look as tilted as two turned: 17 of 600 level numbers of
-# MNIST's and real writers' digits were turned, 3 of them then misread. A digit alone whose ink
-# lies so (1% of MNIST's, most of them wide 4s) holds no digits apart, and is read as it lies.
+# weights) read 80.7% exactly rather than 55.3%. With two digits apart enough (and ELONGATED
+# 1.5, as good here as 1.8), 85.7%, but two digits one higher than the other look as tilted as
+# two turned: 17 of 600 level numbers of MNIST's and real writers' digits were turned, 3 of them
+# then misread. A digit alone whose ink lies so (1% of MNIST's, most of them wide 4s) holds no
+# digits apart, and is read as it lies.
 MIN_TILT, MAX_TILT, ELONGATED = 15.0, 40.0, 1.8
 LEVEL, LEVEL_DIGITS = 10.0, 3
 ENDS = 0.15  # a lone group's 1 touches its digit this share of their height or more from the top and foot

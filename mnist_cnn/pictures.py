@@ -9,8 +9,9 @@ else. So:
     cropped to (sheet_box); in colour, the ink told by its colour from marks of other colours
     and from the paper's shade (ink_by_colour) -> digits_on_paper: polarity (ink made light,
     judged against the paper) -> the paper's level removed (shading, a phone's shadow, noise)
-    -> lines dropped (lines.py: ruled paper, a table's edge, an underline) -> the digits of a
-    number (digits.py), or the digit's own pieces of ink, not specks beside it (digit_box) ->
+    -> lines dropped (lines.py: ruled paper, a table's edge, an underline) -> a number written
+    at a tilt turned level (digits.writing_tilt) -> the digits of a number (digits.py), or the
+    digit's own pieces of ink, not specks beside it (digit_box) ->
     each stroke to MNIST's brightness (stroke_level) -> fit_in_frame: 20x20 box, strokes toward
     MNIST's width, centre of mass at (14, 14)
 
@@ -385,15 +386,18 @@ def digits_on_paper(gray: np.ndarray, invert: str) -> list[Digit]:
         # apart), it is read as one, the boxes turned back into the picture's pixels. Other ink
         # that lies so (a wide 4, two digits one higher than the other) is read as it lies.
         level = ndimage.rotate(ink, tilt, order=1, prefilter=False)
-        if holds_a_level_number(*label_pieces(level, threshold), width):
-            return [d.turned_back(tilt, level.shape, ink.shape) for d in digits_in_ink(level, threshold, width)]
-    return digits_in_ink(ink, threshold, width)
+        pieces = label_pieces(level, threshold)
+        if holds_a_level_number(*pieces, width):
+            return [d.turned_back(tilt, level.shape, ink.shape) for d in digits_in_ink(level, pieces, threshold, width)]
+    return digits_in_ink(ink, label_pieces(ink, threshold), threshold, width)
 
 
-def digits_in_ink(ink: np.ndarray, threshold: float, width: float) -> list[Digit]:
+def digits_in_ink(
+    ink: np.ndarray, labelled: tuple[np.ndarray, np.ndarray, np.ndarray], threshold: float, width: float
+) -> list[Digit]:
     """read_digits() for the ink of a picture (light on black, paper and lines gone), inked above
-    `threshold`, its strokes `width` pixels wide."""
-    pieces, boxes, mass = label_pieces(ink, threshold)
+    `threshold`, its pieces `labelled` (label_pieces), its strokes `width` pixels wide."""
+    pieces, boxes, mass = labelled
     places, marks = find_digits(pieces, boxes, mass, width)
     if places is None or len(places) == 1:  # one digit, as most pictures hold (or two that touch: its halves)
         box = digit_box(pieces, boxes, mass, width)
