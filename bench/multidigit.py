@@ -4,6 +4,7 @@
     python3 bench/multidigit.py --data mnist.npz --weights model.weights.h5 --source fonts --photo
     python3 bench/multidigit.py --data mnist.npz --source realworld --realworld ../shared/realworld-dev
     python3 bench/multidigit.py --data mnist.npz --weights model.weights.h5 --lines 2
+    python3 bench/multidigit.py --data mnist.npz --weights model.weights.h5 --tilt
 
 The digits are MNIST *test* digits (never trained on), each 4 times MNIST's size, or with
 --source fonts the digits of the handwriting fonts of bench/writers.py, about as tall, or with
@@ -16,11 +17,13 @@ people write and photograph: the number slanted (sheared by up to ±0.2), a rule
 page under one number in two, the paper shaded from one side with noise, saved as JPEG. With
 --lines N each picture holds N numbers written one under another, each indented by up to 60
 pixels, the lines' digits 10 to 80 pixels apart (MNIST's digits are about 110 tall), and is read
-exactly only where each line is. Every picture goes through predict.py's own pipeline and
-verdict (a digit left out as "not a digit" is missing); the script prints the share of pictures
-read exactly (every digit, none missing or extra) and of digits read right where the count was
-right, and how many pieces were left out: those read as no digit, and the marks beside the
-digits (a digit's stray fragment, a font's flourish), which predict.py reports as left out."""
+exactly only where each line is. With --tilt the whole picture is turned by 15 to 40 degrees,
+either way, before it is photographed: a number written across the page. Every picture goes
+through predict.py's own pipeline and verdict (a digit left out as "not a digit" is missing);
+the script prints the share of pictures read exactly (every digit, none missing or extra) and
+of digits read right where the count was right, and how many pieces were left out: those read
+as no digit, and the marks beside the digits (a digit's stray fragment, a font's flourish),
+which predict.py reports as left out."""
 
 import io
 import sys
