@@ -60,6 +60,10 @@ ONE_REACH, ONE_HEIGHT, OTHER_HEIGHT = 0.45, 0.9, 0.75
 # digits apart, and is read as it lies.
 MIN_TILT, MAX_TILT, ELONGATED = 15.0, 40.0, 1.8
 LEVEL, LEVEL_DIGITS = 10.0, 3
+# ...and only ink in LEVEL_DIGITS pieces or more, each with SIZABLE of the most ink of any piece,
+# is looked at so (pieces_enough_to_turn): of bench/predict.py's 1,000 pictures a quarter lay along
+# a tilted line, most of them a scribble in one stroke, and turning each to look took 10 ms.
+SIZABLE = 0.15
 ENDS = 0.15  # a lone group's 1 touches its digit this share of their height or more from the top and foot
 # A lone group read as no digit is looked at again cut into 2 to MOST_CUT digits (ways_to_cut),
 # at the CUT_PLACES columns crossed by the fewest strokes, each part at least a stroke wide (a 1)
@@ -106,6 +110,12 @@ def label_pieces(ink: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndar
     # Over the inked pixels only: the same sums, 13x faster than over the whole picture.
     mass = np.bincount(pieces[inked], weights=ink[inked], minlength=count + 1)[1:]
     return pieces, boxes.reshape(-1, 4), mass
+
+
+def pieces_enough_to_turn(mass: np.ndarray) -> bool:
+    """Whether the ink (label_pieces()'s `mass`) is in LEVEL_DIGITS pieces or more with SIZABLE
+    of the most ink of any: as many as a number turned level must hold digits apart, at least."""
+    return len(mass) >= LEVEL_DIGITS and int((mass >= SIZABLE * mass.max()).sum()) >= LEVEL_DIGITS
 
 
 def writing_tilt(inked: np.ndarray) -> float:

@@ -37,6 +37,7 @@ from mnist_cnn.digits import (
     find_digits,
     holds_a_level_number,
     label_pieces,
+    pieces_enough_to_turn,
     places_between,
     ways_to_cut,
     writing_tilt,
@@ -381,7 +382,8 @@ def digits_on_paper(gray: np.ndarray, invert: str) -> list[Digit]:
         fringe = ndimage.binary_dilation(lines, iterations=2) & (ink <= threshold)  # the lines' faint edges
         ink = np.where(lines | fringe, 0, ink)
         threshold = ink_threshold(ink, floor)
-    if tilt := writing_tilt(ink > threshold):
+    labelled = label_pieces(ink, threshold)
+    if pieces_enough_to_turn(labelled[2]) and (tilt := writing_tilt(ink > threshold)):
         # Ink along a tilted line, turned level: where it then holds a level number (of digits
         # apart), it is read as one, the boxes turned back into the picture's pixels. Other ink
         # that lies so (a wide 4, two digits one higher than the other) is read as it lies.
@@ -389,7 +391,7 @@ def digits_on_paper(gray: np.ndarray, invert: str) -> list[Digit]:
         pieces = label_pieces(level, threshold)
         if holds_a_level_number(*pieces, width):
             return [d.turned_back(tilt, level.shape, ink.shape) for d in digits_in_ink(level, pieces, threshold, width)]
-    return digits_in_ink(ink, label_pieces(ink, threshold), threshold, width)
+    return digits_in_ink(ink, labelled, threshold, width)
 
 
 def digits_in_ink(
