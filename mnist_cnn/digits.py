@@ -9,6 +9,8 @@ to choose (reading.judge), as is each part of a split that is, and one with a 1 
 its digit's side.
 One group is one digit: pictures.py then reads it exactly as a single digit; the ways to cut it
 into digits that touch (ways_to_cut) are for a second look, where the network finds it no digit.
+Ink that lies along a tilted line (writing_tilt) is turned level by pictures.py where it then
+holds a level number (holds_a_level_number): a number written across the page.
 NumPy and scipy.ndimage only.
 """
 
