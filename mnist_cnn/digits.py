@@ -3,12 +3,14 @@
 Pieces of ink that overlap left to right are one digit (a 5's detached bar, a stroke broken where
 the pen skipped); pieces too small to be a digit beside the others (a dash, a decimal point), and
 a comma hanging between two, are marks, left out and said so (dust away from them is nothing);
-a group much wider than the line is tall is digits that touch, split where their ink
-is thinnest, and one about as wide as two is kept both ways, one digit and two, for the network
-to choose (reading.judge), as is each part of a split that is, and one with a 1 pressed against
-its digit's side.
-One group is one digit: pictures.py then reads it exactly as a single digit; the ways to cut it
-into digits that touch (ways_to_cut) are for a second look, where the network finds it no digit.
+a group in a number as wide as a wide digit, or a lone one as wide as two, is digits that touch
+or one wide digit: it is kept as every stretch between the columns where its ink is thinnest
+(stretches_of), for the network to choose its digits among (reading.best_stretches). Narrower
+groups that may be two are kept both ways, one digit and two (reading.judge), as is one with a
+1 pressed against its digit's side.
+One group is one digit: pictures.py then reads it exactly as a single digit; the stretches that
+may be its digits, were it digits that touch (ways_to_cut), are for a second look, where the
+network finds it no digit.
 Ink that lies along a tilted line (writing_tilt) is turned level by pictures.py where it then
 holds a level number (holds_a_level_number): a number written across the page.
 NumPy and scipy.ndimage only.
@@ -16,8 +18,7 @@ NumPy and scipy.ndimage only.
 
 from dataclasses import dataclass, replace
 from enum import Enum
-from functools import cache
-from itertools import combinations, pairwise
+from itertools import pairwise
 
 import numpy as np
 from scipy import ndimage
@@ -29,12 +30,11 @@ OVERLAP = 0.5  # pieces whose left-to-right extents share this much of the narro
 CRUMB = 0.02  # pieces with less than this share of the most ink of any piece join no digit by themselves
 MOST_PIECES = 64  # ...nor do those beyond the 64 with the most ink: a number of ten digits has far fewer
 DIGIT_HEIGHT = 0.45  # a group less tall than this share of the line is a mark (a dash, a dot), not a digit
-TOUCHING = 2.0  # a group this many times wider than the line is tall is digits that touch...
-TOUCHING_IN_NUMBER = 1.3  # ...or this many, in a number of other digits: the line's digits are narrower
+TOUCHING = 2.0  # a lone group this many times wider than the line is tall is digits that touch
 DIGIT_WIDTH = 0.75  # a digit's width as a share of the line's height, for how many a wide group holds
 FLAT = 3  # ink less than this many strokes' widths high or thick is a line, never digits that touch
-MOST_DIGITS = 12  # a group is split into at most this many
-MAYBE_TWO = 0.9  # a group in a number this many times wider than the line is tall may be two that touch...
+MOST_DIGITS = 12  # a group is cut at CUTS_PER_DIGIT places for each digit its width holds, up to this many
+MAYBE_TWO = 0.9  # a group in a number this many times wider than the line is tall may be digits that touch...
 NARROW_TWO = 0.7  # ...or this many, if as a whole it is no digit (reading.read_as_two)
 LONE_PAIR = 1.1  # ...and a lone group this many times wider than tall
 PAIR = 0.6  # two digits alone are this level and alike in height; a digit broken in two is not
@@ -67,12 +67,24 @@ LEVEL, LEVEL_DIGITS = 10.0, 3
 # a tilted line, most of them a scribble in one stroke, and turning each to look took 10 ms.
 SIZABLE = 0.15
 ENDS = 0.15  # a lone group's 1 touches its digit this share of their height or more from the top and foot
-# A lone group read as no digit is looked at again cut into 2 to MOST_CUT digits (ways_to_cut),
-# at the CUT_PLACES columns crossed by the fewest strokes, each part at least a stroke wide (a 1)
-# and spanning PART_HEIGHT of the group's height, as a number's digits do. Of bench/predict.py's
-# random strokes worth a second look, a fifth can be cut so (two-fifths at 0.6), and each number
-# of bench/fontnumbers.py read right when cut still is.
-MOST_CUT, CUT_PLACES, PART_HEIGHT = 4, 5, 0.75
+# A lone group read as no digit is looked at again as digits that touch (ways_to_cut): cut at
+# the CUT_PLACES columns crossed by the fewest strokes, each stretch between two at least a stroke
+# wide (a 1) and spanning PART_HEIGHT of the group's height, as a number's digits do. Of
+# bench/predict.py's random strokes worth a second look, a fifth can be cut so (two-fifths at
+# 0.6), and each number of bench/fontnumbers.py read right when cut still is.
+CUT_PLACES, PART_HEIGHT = 12, 0.75
+# A group that may be digits that touch (MAYBE_TWO in a number, TOUCHING alone) is cut at
+# CUTS_PER_DIGIT places for each digit its width holds at DIGIT_WIDTH, and kept as every stretch
+# between two of them up to STRETCH times as wide as its line is tall (stretches_of), for the
+# network to choose the digits among (reading.best_stretches). Counting its digits from its width
+# instead, 49% of bench/multidigit.py's 300 numbers whose digits all touch read exactly (seed-1
+# weights), most of the rest a digit or more short: narrow 1s and 7s are more than it holds.
+CUTS_PER_DIGIT, STRETCH = 3, 1.3
+# ...where it is TALL of the line's height: a unit's letters written beside a number (12cm) are
+# as wide as digits that touch, but shorter, and an m's strokes read as 1s and 7s. Without it,
+# bench/notdigits.py's numbers with a unit read 11 of 96 exactly rather than 17 (seed-1
+# weights); with it, bench/multidigit.py's 300 numbers whose digits all touch read one fewer.
+TALL = 0.8
 
 
 class Halves(Enum):
@@ -82,7 +94,6 @@ class Halves(Enum):
     CUT = "cut"  # one wide digit or two that touch, cut where the fewest strokes cross
     APART = "apart"  # two pieces apart that may be one digit broken in two: as likely two as one
     NARROW = "narrow"  # a group barely wider than a digit, cut: two only where it is no digit whole
-    WIDE = "wide"  # a group as wide as two digits, cut: one only where it reads better whole
     ONE = "one"  # a 1 pressed against the digit beside it, cut off: two only where the network is sure of both
     MARKED = "marked"  # a lone digit and the marks beside it (-7): the digit alone only where it is no digit whole
 
@@ -101,6 +112,10 @@ class Place:
     halves_are: Halves = Halves.CUT
     line: int = 0  # which line of the picture, from the top
     mark: bool = False  # a mark beside the digits (a dash, a dot, a comma): left out, never read as a digit
+    # A group that may be digits that touch: every stretch of it between two of its cut places
+    # (stretches_of), as (first cut, last cut, its place), for reading.best_stretches to choose
+    # the digits from, where the network reads them best.
+    stretches: tuple[tuple[int, int, "Place"], ...] | None = None
 
 
 def label_pieces(ink: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -156,7 +171,7 @@ def find_digits(
         replace(p, line=n) for n, line in enumerate(lines) for p in places_on_line(line, pieces, boxes, stroke, several)
     ]
     marks = [replace(place_of(np.isin(pieces, np.array(g) + 1)), line=n, mark=True) for n, g in beside_lines]
-    return (places if len(places) > 1 or places[0].halves else None), marks
+    return (places if len(places) > 1 or places[0].halves or places[0].stretches else None), marks
 
 
 def holds_a_level_number(pieces: np.ndarray, boxes: np.ndarray, mass: np.ndarray, stroke: float) -> bool:
@@ -189,7 +204,6 @@ def places_on_line(
         groups = [groups[0] + groups[1]]
     height = max(group_box(g, boxes)[1] - group_box(g, boxes)[0] for g in groups)
     in_number = len(groups) > 1 or of_several
-    touching = TOUCHING_IN_NUMBER if in_number else TOUCHING
     places = []
     for group in groups:
         own = np.isin(pieces, np.array(group) + 1)
@@ -198,12 +212,8 @@ def places_on_line(
         straight = all(thickness(piece_in_box(pieces, boxes, k)) < FLAT * stroke for k in group)
         if height < FLAT * stroke or straight:  # a dash, a line at any slant, an equals sign
             places += split_touching(own, 1)
-        elif width > touching * height:  # clearly more than one digit: as many as its width holds
-            parts = min(MOST_DIGITS, max(2, round(width / (DIGIT_WIDTH * height))))
-            if parts == 2 and in_number:  # or one wide digit: a 2 with a long base, cut, reads 21
-                places += [replace(place, halves_are=Halves.WIDE) for place in split_touching(own, 2, both_ways=True)]
-            else:
-                places += [both_ways_if_two(own, place, height) for place in split_touching(own, parts)]
+        elif bounds[1] - bounds[0] >= TALL * height and width > (MAYBE_TWO if in_number else TOUCHING) * height:
+            places.append(stretches_of(own, stroke, height))  # digits that touch, or one wide digit
         elif two := maybe_two(own, width, height, in_number):
             places.append(two)
         elif one := a_one_pressed_against(own, bounds, stroke, alone=not in_number):
@@ -217,10 +227,10 @@ def places_on_line(
 
 def maybe_two(own: np.ndarray, width: int, height: int, in_number: bool) -> Place | None:
     """The group `own`, `width` wide on a line `height` tall, as one place kept both ways, one
-    digit and two, where it is as wide as one wide digit or two that touch (MAYBE_TWO in a number,
-    LONE_PAIR alone), or, in a number, NARROW (NARROW_TWO): two digits that touch and lean into
-    each other (a bold "99", a "30") are narrower than one wide digit, but as one they are an odd
-    shape, far from every digit. None where it is narrower."""
+    digit and two, where it is as wide as one wide digit or two that touch (alone, LONE_PAIR), or,
+    in a number, NARROW (NARROW_TWO; wider, places_on_line keeps its stretches): two digits that
+    touch and lean into each other (a bold "99", a "30") are narrower than one wide digit, but as
+    one they are an odd shape, far from every digit. None where it is narrower."""
     if width > (MAYBE_TWO if in_number else LONE_PAIR) * height:
         [whole] = split_touching(own, 2, both_ways=True)
         return whole
@@ -228,18 +238,6 @@ def maybe_two(own: np.ndarray, width: int, height: int, in_number: bool) -> Plac
         [whole] = split_touching(own, 2, both_ways=True)
         return replace(whole, halves_are=Halves.NARROW)
     return None
-
-
-def both_ways_if_two(own: np.ndarray, place: Place, height: int) -> Place:
-    """One part of a group split into as many digits as its width holds at DIGIT_WIDTH, kept both
-    ways where it may be two, as a group of its width in a number is (maybe_two): narrow digits
-    that touch hold more than that count (a "3557" cut as 3 | 55 | 7)."""
-    _, _, left, right = place.box
-    if right - left <= NARROW_TWO * height:  # too narrow to be two: no copy of the picture's mask
-        return place
-    part = np.zeros_like(own)
-    part[:, left:right] = own[:, left:right]
-    return maybe_two(part, right - left, height, in_number=True) or place
 
 
 def a_one_pressed_against(
@@ -523,33 +521,66 @@ def split_touching(own: np.ndarray, parts: int, both_ways: bool = False) -> list
     return places
 
 
-def ways_to_cut(own: np.ndarray, stroke: float) -> list[tuple[int, ...]]:
-    """The ways to read one group's pixels `own` as 2 to MOST_CUT digits that touch, fewest
-    first, each as the columns of its edges: cut at every choice of the CUT_PLACES columns
-    crossed by the fewest strokes (then the least ink; each the lowest of its neighbours), each
-    part at least a `stroke` (its width in pixels) wide and PART_HEIGHT of the group's height
-    tall. Where split_touching cuts near equal parts, these leave the network to choose: a 1
-    beside two round 0s ("100") is cut far from a third of the way."""
+def ways_to_cut(own: np.ndarray, stroke: float) -> list[tuple[int, int, int, int]]:
+    """The stretches of one group's pixels `own` that may be its digits, were it digits that touch:
+    those between two of its CUT_PLACES cut places (cut_places) as stretches_of keeps them, bar
+    the whole, each at least a `stroke` (its width in pixels) wide and PART_HEIGHT of the group's
+    height tall; each as (first cut, last cut, left column, right column). Where split_touching
+    cuts near equal parts, these leave the network to choose: a 1 beside two round 0s ("100") is
+    cut far from a third of the way. None where it has no cut place: an empty list."""
     cols = np.flatnonzero(own.any(axis=0))
     left, right = int(cols[0]), int(cols[-1]) + 1
     narrowest = max(2, round(stroke))
-    group = own[:, left:right]
-    cost = strokes_crossing(group) * own.shape[0] + group.sum(axis=0)
-    lowest = [c for c in range(narrowest, right - left - narrowest) if cost[c] <= cost[c - 2 : c + 3].min()]
-    places: list[int] = []
-    for c in sorted(lowest, key=lambda c: cost[c]):  # the lowest first, each a part's width from the others
-        if len(places) < CUT_PLACES and all(abs(c - p) >= narrowest for p in places):
-            places.append(left + c)
+    edges = [left] + [left + c for c in cut_places(own[:, left:right], narrowest, CUT_PLACES)] + [right]
     height = tall_share(own) * len(own)
 
-    @cache
     def a_digit(a: int, b: int) -> bool:
         return b - a >= narrowest and tall_share(own[:, a:b]) * len(own) >= PART_HEIGHT * height
 
-    ways = [
-        (left, *cuts, right) for parts in range(2, MOST_CUT + 1) for cuts in combinations(sorted(places), parts - 1)
+    spans = [(i, j) for i, j in stretch_spans(edges, height) if j - i < len(edges) - 1]
+    return [(i, j, edges[i], edges[j]) for i, j in spans if a_digit(edges[i], edges[j])] if len(edges) > 2 else []
+
+
+def stretch_spans(edges: list[int], height: float) -> list[tuple[int, int]]:
+    """The stretches between the cut places `edges` (columns, left to right) that may be one digit,
+    as (first, last) indices into them: each two no more than STRETCH times `height` apart, and
+    each two neighbours however far, so that some choice of them runs from the first to the last."""
+    return [
+        (i, j)
+        for i in range(len(edges))
+        for j in range(i + 1, len(edges))
+        if j == i + 1 or edges[j] - edges[i] <= STRETCH * height
     ]
-    return [edges for edges in ways if all(a_digit(a, b) for a, b in pairwise(edges))]
+
+
+def cut_places(group: np.ndarray, narrowest: int, most: int) -> list[int]:
+    """The `most` columns of `group` (a group's pixels from its left edge to its right) where it
+    is best cut, left to right: those crossed by the fewest strokes, then the least ink, each the
+    lowest of its neighbours and at least `narrowest` from the others and from the group's edges."""
+    cost = strokes_crossing(group) * len(group) + group.sum(axis=0)
+    lowest = [c for c in range(narrowest, group.shape[1] - narrowest) if cost[c] <= cost[c - 2 : c + 3].min()]
+    places: list[int] = []
+    for c in sorted(lowest, key=lambda c: cost[c]):  # the lowest first, each a part's width from the others
+        if len(places) < most and all(abs(c - p) >= narrowest for p in places):
+            places.append(c)
+    return sorted(places)
+
+
+def stretches_of(own: np.ndarray, stroke: float, height: int) -> Place:
+    """A group of digits that touch (its pixels `own`, on a line `height` tall, its strokes
+    `stroke` wide) as one place with its stretches: its pixels between every two of its cut
+    places (cut_places, CUTS_PER_DIGIT for each digit its width holds at DIGIT_WIDTH) no more
+    than STRETCH times as wide as the line is tall, and between each two neighbouring ones
+    however wide, so that some choice of them always runs from its left edge to its right."""
+    cols = np.flatnonzero(own.any(axis=0))
+    left, right = int(cols[0]), int(cols[-1]) + 1
+    digits = max(2, round((right - left) / (DIGIT_WIDTH * height)))
+    places = cut_places(own[:, left:right], max(2, round(stroke)), CUTS_PER_DIGIT * min(digits, MOST_DIGITS))
+    edges = [left] + [left + c for c in places] + [right]
+    spans = stretch_spans(edges, height)
+    whole = place_of(own)
+    whole.stretches = tuple((i, j, place) for i, j in spans for place in places_between(own, [edges[i], edges[j]]))
+    return whole
 
 
 def places_between(own: np.ndarray, cuts: list[int]) -> list[Place]:

@@ -23,8 +23,6 @@ Pillow, NumPy and scipy.ndimage only: no TensorFlow, no matplotlib, no command l
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from functools import cache
-from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -170,11 +168,12 @@ class Digit:
     halves_are: Halves = Halves.CUT  # digits.Place.halves_are: how they were made
     line: int = 0  # digits.Place.line: which line of the picture, from the top
     mark: bool = False  # digits.Place.mark: a mark beside the digits, left out (reading.judge)
-    # A picture's lone group that may be digits that touch (digits.ways_to_cut finds a way to cut
-    # it): its ink, kept for cut_apart to make those ways (cuts) on a second look, where
-    # reading.judge finds the whole no digit. The ways share their parts: one Digit per stretch.
+    # A picture's lone group that may be digits that touch (digits.ways_to_cut finds stretches
+    # that may be its digits): its ink, kept for cut_apart to make those stretches (cuts) on a
+    # second look, where reading.judge finds the whole no digit.
     ink: "GroupInk | None" = None
-    cuts: tuple[tuple["Digit", ...], ...] | None = None
+    cuts: tuple[tuple[int, int, "Digit"], ...] | None = None
+    stretches: tuple[tuple[int, int, "Digit"], ...] | None = None  # digits.Place.stretches, read as digits
     # A picture's lone group: the share of its ink in pieces that lie inside the loops of its
     # main piece (ink_in_its_loops), a face's eyes and mouth, where a digit's loops hold none.
     enclosed: float = 0.0
@@ -201,17 +200,11 @@ class Digit:
         return replace(self, box=box, ink=None, **self.inner(lambda d: d.turned_back(tilt, level, shape)))
 
     def inner(self, change: Callable[["Digit"], "Digit"]) -> dict:
-        """The halves and cuts, each digit of them changed (once, where ways share it)."""
-        changed: dict[int, Digit] = {}
-
-        def once(digit: Digit) -> Digit:
-            if id(digit) not in changed:
-                changed[id(digit)] = change(digit)
-            return changed[id(digit)]
-
+        """The halves, cuts and stretches, each digit of them changed."""
         return {
             "halves": tuple(map(change, self.halves)) if self.halves else None,
-            "cuts": tuple(tuple(map(once, way)) for way in self.cuts) if self.cuts else None,
+            "cuts": tuple((i, j, change(d)) for i, j, d in self.cuts) if self.cuts else None,
+            "stretches": tuple((i, j, change(d)) for i, j, d in self.stretches) if self.stretches else None,
         }
 
 
@@ -220,13 +213,13 @@ class GroupInk:
     """A lone group's ink as read_digits found it, kept so that cut_apart can cut it into digits
     without decoding the picture again: its pixels within its box (0..255, a byte each, nothing
     beyond two pixels of its own), which are its own, the ink threshold there and the ways to cut
-    it (digits.ways_to_cut, the columns of each part's edges); and where the box's pixels lie in
-    the Digit's: (x, y) = (origin + (column, row)) * scale."""
+    it (digits.ways_to_cut: the stretches that may be its digits, with their columns); and where
+    the box's pixels lie in the Digit's: (x, y) = (origin + (column, row)) * scale."""
 
     pixels: np.ndarray
     own: np.ndarray
     threshold: float
-    ways: list[tuple[int, ...]]
+    stretches: list[tuple[int, int, int, int]]
     origin: tuple[int, int] = (0, 0)
     scale: tuple[float, float] = (1.0, 1.0)
 
@@ -413,28 +406,27 @@ def digits_in_ink(
         digit.enclosed = ink_in_its_loops(pieces, mass, bare)
         digit.roundness = loop_roundness(digit.image[..., 0])
         own = own_ink(pieces, bare, marks)
-        if ways := ways_to_cut(own, width):  # kept to cut it apart, should the network find it no digit
+        if stretches := ways_to_cut(own, width):  # kept to cut it apart, should the network find it no digit
             top, bottom, left, right = bare
             near = np.where(ndimage.binary_dilation(own, iterations=2), ink[top:bottom, left:right], 0)
             pixels = np.clip(near.round(), 0, 255).astype(np.uint8)  # a byte a pixel: 0.5 is far below the noise
-            digit.ink = GroupInk(pixels, own, threshold, ways, (left, top))
+            digit.ink = GroupInk(pixels, own, threshold, stretches, (left, top))
         return [digit]
     return [read_place(ink, place, threshold) for place in places + marks]
 
 
 def cut_apart(digit: Digit) -> Digit:
-    """A lone group (a Digit with its ink kept) with the ways to cut it into digits that touch
-    (GroupInk.ways) as its cuts, each part made as a number's digit is, in the Digit's
-    pixels; the parts the ways share made once."""
+    """A lone group (a Digit with its ink kept) with the stretches that may be its digits, were
+    it digits that touch (GroupInk.stretches), as its cuts, each made as a number's digit is, in
+    the Digit's pixels."""
     kept = digit.ink
     ink = kept.pixels.astype(np.float32)
 
-    @cache
     def part(left: int, right: int) -> Digit:
         place = place_of_columns(kept.own, left, right)
         return read_place(ink, place, kept.threshold).moved(*kept.origin).scaled(*kept.scale)
 
-    return replace(digit, cuts=tuple(tuple(part(a, b) for a, b in pairwise(edges)) for edges in kept.ways))
+    return replace(digit, cuts=tuple((i, j, part(a, b)) for i, j, a, b in kept.stretches))
 
 
 def ink_in_its_loops(pieces: np.ndarray, mass: np.ndarray, box: tuple[int, int, int, int]) -> float:
@@ -493,16 +485,26 @@ def place_of_columns(own: np.ndarray, left: int, right: int) -> Place:
 
 
 def read_place(ink: np.ndarray, place: Place, threshold: float) -> Digit:
-    """The digit at one place in the ink (and its halves, where it has them)."""
+    """The digit at one place in the ink (and its halves and stretches, where it has them)."""
     top, bottom, left, right = place.box
     digit = ink[top:bottom, left:right]
     if place.own is not None:  # a digit of a number: its own ink and faint edges, not its neighbours'
         digit = np.where(ndimage.binary_dilation(place.own, iterations=2), digit, 0)
-    halves = None
+    halves = stretches = None
     if place.halves:
         halves = tuple(read_place(ink, replace(half, line=place.line), threshold) for half in place.halves)
+    if place.stretches:
+        stretches = tuple(
+            (i, j, read_place(ink, replace(s, line=place.line), threshold)) for i, j, s in place.stretches
+        )
     return Digit(
-        mnist_digit(digit, threshold), (left, top, right, bottom), halves, place.halves_are, place.line, place.mark
+        mnist_digit(digit, threshold),
+        (left, top, right, bottom),
+        halves,
+        place.halves_are,
+        place.line,
+        place.mark,
+        stretches=stretches,
     )
 
 

@@ -3,13 +3,15 @@
 Each piece predict.py finds (pictures.read_digits) gets the network's ten probabilities and,
 where the weights have their digit stats (novelty.py), a verdict: a digit, or not a digit. A
 picture then reads as one digit, `7 (98.6%)`, a number, `2026 (97.1%)`, with pieces that are
-not digits left out and said so, or not a digit; where its ink is one group read as no digit,
-it is looked at again, cut into digits that touch (read_pictures).
+not digits left out and said so, or not a digit. The digits of a group of digits that touch
+are the stretches of it the network reads best side by side (best_stretches); where a picture's
+ink is one group read as no digit, it is looked at again so, cut into digits (read_pictures).
 
 TensorFlow is imported only when a Reader is made, so the formats cost nothing to import.
 """
 
 from dataclasses import dataclass, replace
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -75,6 +77,15 @@ LETTER_IN_NUMBER = 1.0
 # letters, symbols and photos of bench/notdigits.py through rather than none; 0.7 let 3 / 5
 # through and read 43 / 49 right (6 / 7 more wrong).
 WIDE_ENOUGH, CUT_NEAR, CUT_SHAPED = 0.8, 0.6, 1.0
+# The digits of a group of digits that touch (best_stretches) are the stretches of it whose scores
+# (stretch_score) add up to the most: SURE times the log of the network's confidence, less
+# NOVELTY_COST for each threshold's distance out, its letter log-odds above 0, and DIGIT_COST.
+# The network reads a stretch of two digits, or of half of one, as some digit, often surely;
+# the distance and the letter detector tell them from digits, and DIGIT_COST a wide digit from
+# its halves. On bench/multidigit.py's 300 numbers whose digits all touch (seed-1 weights), 191
+# read exactly, 148 before stretches; with DIGIT_COST 0, 197, but one fewer of the 300 numbers
+# whose digits lie apart (285, as with SURE 1 and DIGIT_COST 0: 195 and 284).
+SURE, NOVELTY_COST, DIGIT_COST = 3.0, 2.0, 0.15
 # A piece whose ink spans less than SOLID of its strokes' widths is a solid blob, not a digit
 # (pictures.widths_spanned): a dot, a blot, a filled disc or square. MNIST has none, and the
 # network read each as a 0 at 65 to 99%, within the distance's threshold (seeds 1 and 2). Every
@@ -119,7 +130,8 @@ class Piece:
     loops: int = 1  # the loops its ink closes (pictures.closed_loops; LOOPED)
     why: np.ndarray | None = None  # Reader.why(): what pushed the network toward its answer (+) or away (-)
     halves: tuple["Piece", ...] | None = None  # its Digit's halves, read
-    cuts: tuple[tuple["Piece", ...], ...] | None = None  # its Digit's cuts, read
+    cuts: tuple[tuple[int, int, "Piece"], ...] | None = None  # its Digit's cuts, read
+    stretches: tuple[tuple[int, int, "Piece"], ...] | None = None  # its Digit's stretches, read
 
     @property
     def confidence(self) -> float:
@@ -153,8 +165,8 @@ class Reader:
         if not digits:
             return []
         everything = digits + [half for d in digits if d.halves for half in d.halves]
-        parts = {id(part): part for d in digits if d.cuts for way in d.cuts for part in way}  # shared by ways
-        everything += parts.values()
+        everything += [stretch for d in digits if d.stretches for _, _, stretch in d.stretches]
+        everything += [part for d in digits if d.cuts for _, _, part in d.cuts]
         images = np.stack([d.image for d in everything])
         features, probabilities = (np.asarray(a, np.float64) for a in self.model(images, training=False))
         far, letter_like = np.zeros(len(everything)), np.full(len(everything), -np.inf)
@@ -174,11 +186,12 @@ class Reader:
         )
         pieces = [next(read) for _ in digits]
         pieces = [replace(p, halves=tuple(next(read) for _ in p.digit.halves)) if p.digit.halves else p for p in pieces]
-        read_parts = {key: next(read) for key in parts}
+        pieces = [
+            replace(p, stretches=tuple((i, j, next(read)) for i, j, _ in p.digit.stretches)) if p.digit.stretches else p
+            for p in pieces
+        ]
         return [
-            replace(p, cuts=tuple(tuple(read_parts[id(part)] for part in way) for way in p.digit.cuts))
-            if p.digit.cuts
-            else p
+            replace(p, cuts=tuple((i, j, next(read)) for i, j, _ in p.digit.cuts)) if p.digit.cuts else p
             for p in pieces
         ]
 
@@ -247,7 +260,9 @@ def judge(pieces: list[Piece]) -> list[Piece]:
     not a digit, in a number one beyond IN_NUMBER times it (or, if SMALL beside the digits of its
     line, its threshold), unless the network is CONFIDENT of it. A mark beside the digits
     (pictures.Digit.mark: a dash, a dot) is never one. A lone piece that is no digit, where its
-    ways to cut it into digits that touch were read (read_pictures), is read as best_cut's way."""
+    ways to cut it into digits that touch were read (read_pictures), is read as best_cut's way.
+    A group of digits that touch is first read as the digits best_stretches chooses of it."""
+    pieces = [digit for p in pieces for digit in (best_stretches(p) if p.stretches else [p])]
     alone = sum(not p.digit.mark for p in pieces) == 1
     limit = ALONE if alone else IN_NUMBER
     chosen = [half for p in pieces for half in (p.halves if read_as_two(p, limit, alone) else [p])]
@@ -258,19 +273,58 @@ def judge(pieces: list[Piece]) -> list[Piece]:
     lone = next(p for p in pieces if not p.digit.mark) if alone else None
     if lone is None or not lone.cuts or any(p.is_digit for p in judged):
         return judged
-    way = best_cut(lone.cuts)
+    way = best_cut(lone)
     return judged if way is None else [replace(p, is_digit=True) for p in way] + [p for p in judged if p.digit.mark]
 
 
-def best_cut(ways: tuple[tuple[Piece, ...], ...]) -> tuple[Piece, ...] | None:
-    """Of the ways to cut a lone group into digits (fewest parts first), those with the fewest
-    parts of which each part is a sure digit (sure_part) and not all are 1s; of them, the one
-    whose least sure part the network is surest of. None where there is no such way."""
-    taken = [way for way in ways if all(map(sure_part, way)) and any(p.answer != 1 for p in way)]
-    if not taken:
+def best_stretches(piece: Piece) -> list[Piece]:
+    """The digits of a group of digits that touch (pictures.Digit.stretches, read): the stretches,
+    side by side from its left edge to its right, whose scores (stretch_score) add up to the most.
+    The piece itself where no stretches run the whole way, or where two side by side read 1: the
+    strokes of an m, an n, a u or a w, which 1s written apart do not join."""
+    digits = best_path(piece.stretches, last_cut(piece.stretches))
+    if digits is None or any(a.answer == b.answer == 1 for a, b in pairwise(digits)):
+        return [piece]
+    return digits
+
+
+def last_cut(stretches: tuple[tuple[int, int, Piece], ...]) -> int:
+    return max(j for _, j, _ in stretches)
+
+
+def best_path(stretches: tuple[tuple[int, int, Piece], ...], ends: int) -> list[Piece] | None:
+    """The stretches (first cut, last cut, read) side by side from cut 0 to cut `ends` whose
+    scores (stretch_score) add up to the most; None where none do."""
+    best, back = np.full(ends + 1, -np.inf), [None] * (ends + 1)
+    best[0] = 0.0
+    for i, j, stretch in sorted(stretches, key=lambda s: s[1]):
+        score = best[i] + stretch_score(stretch)
+        if score > best[j]:
+            best[j], back[j] = score, (i, stretch)
+    if back[ends] is None:
         return None
-    fewest = min(len(way) for way in taken)
-    return max((way for way in taken if len(way) == fewest), key=lambda way: min(p.confidence for p in way))
+    digits, j = [], ends
+    while j:
+        j, stretch = back[j]
+        digits.append(stretch)
+    return digits[::-1]
+
+
+def stretch_score(stretch: Piece) -> float:
+    """How well a stretch of a group of digits that touch reads as one digit: SURE times the log of
+    the network's confidence, less NOVELTY_COST for each threshold's distance it lies from the
+    digits (novelty.py), its letter detector's log-odds above 0, and DIGIT_COST."""
+    sure = SURE * float(np.log(max(stretch.confidence, 1e-9)))
+    return sure - NOVELTY_COST * stretch.novelty - max(0.0, stretch.letter_like) - DIGIT_COST
+
+
+def best_cut(lone: Piece) -> list[Piece] | None:
+    """The digits of a lone group read as no digit, cut (its cuts: stretches that may be digits that
+    touch): the best path (best_path) through those that are sure digits (sure_part), unless
+    they are all 1s (an m, an N cut into its strokes). None where there is no such path."""
+    sure = tuple(cut for cut in lone.cuts if sure_part(cut[2]))
+    digits = best_path(sure, last_cut(lone.cuts))
+    return digits if digits and any(p.answer != 1 for p in digits) else None
 
 
 def sure_part(piece: Piece) -> bool:
@@ -329,8 +383,7 @@ def read_as_two(piece: Piece, limit: float, alone: bool) -> bool:
     be two (a wide 0 stays a 0), unless its halves are pieces apart rather than a cut (a small 9
     beside a tall 1: "91", which the whole read as 4 at 80%); then only if surer than the whole.
     A NARROW group (digits.Halves) is two only where, as a whole, it lies further out than a
-    lone piece may; a WIDE one is one only where, as a whole, it does not and the network is
-    surer of it than of each half. A ONE (a 1 pressed against the digit beside it) is two only
+    lone piece may. A ONE (a 1 pressed against the digit beside it) is two only
     where one half reads as a 1 and the network is CONFIDENT of both: on bench/multidigit.py's
     numbers, the 1s and digits so cut off were read at 99.95% or more, the digits cut wrongly
     (a 6's straight side, a 4's stem) at 99.5% or less. A MARKED one (a lone digit and the
@@ -346,8 +399,6 @@ def read_as_two(piece: Piece, limit: float, alone: bool) -> bool:
         return is_digit(digit, limit) and (not is_digit(piece, limit) or read_past)
     if made == Halves.ONE:  # the whole may read surely as the digit alone: a 4 with its 1 beside it is a 4
         return 1 in [h.answer for h in piece.halves] and all(h.confidence >= novelty.CONFIDENT for h in piece.halves)
-    if made == Halves.WIDE:
-        return not (piece.novelty <= ALONE and all(piece.confidence > h.confidence for h in piece.halves))
     if made == Halves.NARROW and piece.novelty <= ALONE:
         return False
     whole_first = alone and is_digit(piece, limit)

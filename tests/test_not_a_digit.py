@@ -126,14 +126,34 @@ def test_a_narrow_group_in_a_number_is_two_only_where_as_a_whole_it_is_no_digit(
     assert len(reading.judge([piece(0.2, 0.99), cut])) == 3
 
 
-def test_a_group_in_a_number_as_wide_as_two_digits_is_one_only_where_it_reads_better_as_one():
-    halves = (piece(0.3, 0.95, (0, 0, 20, 20)), piece(0.4, 0.93, (20, 0, 40, 20)))
-    wide = replace(piece(0.6, 0.99, (0, 0, 40, 20)), halves=halves)  # a 2 with a long base, at 99%
-    wide = replace(wide, digit=replace(wide.digit, halves_are=Halves.WIDE))
-    assert len(reading.judge([piece(0.2, 0.99), wide])) == 2
-    assert len(reading.judge([piece(0.2, 0.99), replace(wide, novelty=1.3)])) == 3, "an odd shape: two"
-    unsure = replace(wide, probabilities=piece(0.6, 0.94).probabilities)  # less sure than a half
-    assert len(reading.judge([piece(0.2, 0.99), unsure])) == 3
+def touching(*stretches: tuple[int, int, reading.Piece]) -> reading.Piece:
+    """A group of digits that touch, 20 pixels tall, with its stretches (first cut, last cut, read)."""
+    return replace(piece(1.5, 0.8, (0, 0, 20 * max(j for _, j, _ in stretches), 20)), stretches=stretches)
+
+
+def test_digits_that_touch_are_read_as_the_stretches_the_network_reads_best_side_by_side():
+    two = (0, 1, part(1, 0)), (1, 2, part(0, 20))
+    whole_far_out = (0, 2, part(8, 0, novelty_=1.8, width=40))  # two digits read as one: far out
+    judged = reading.judge([piece(0.2, 0.99, (-30, 0, -10, 20)), touching(*two, whole_far_out)])
+    assert [(p.answer, p.digit.box) for p in judged] == [
+        (3, (-30, 0, -10, 20)),
+        (1, (0, 0, 20, 20)),
+        (0, (20, 0, 40, 20)),
+    ]
+    wide_zero = (0, 2, part(0, 0, novelty_=0.3, width=40))  # one wide digit, its halves read less surely
+    unsure_halves = (0, 1, part(1, 0, confidence=0.8)), (1, 2, part(1, 20, confidence=0.9))
+    assert reading.number_text(reading.judge([piece(0.2, 0.99), touching(*unsure_halves, wide_zero)])) == "30"
+    sure_halves = (0, 1, part(6, 0, novelty_=0.4)), (1, 2, part(7, 20, novelty_=0.4))
+    assert reading.number_text(reading.judge([piece(0.2, 0.99), touching(*sure_halves, wide_zero)])) == "30", (
+        "as sure and as near as the whole: one digit, not two"
+    )
+    strokes = (0, 1, part(1, 0)), (1, 2, part(1, 20)), whole_far_out  # an n's two strokes, read best as 11
+    judged = reading.judge([piece(0.2, 0.99, (-30, 0, -10, 20)), touching(*strokes)])
+    assert [p.digit.box for p in judged] == [(-30, 0, -10, 20), (0, 0, 40, 20)], "kept whole, as 1s apart are"
+    # A stretch read as no digit is left out, as any digit of a number is.
+    letter = (0, 1, part(1, 0)), (1, 2, part(4, 20, letter_like=3.0))
+    judged = reading.judge([piece(0.2, 0.99), touching(*letter)])
+    assert [p.is_digit for p in judged] == [True, True, False]
 
 
 def test_a_1_pressed_against_a_digit_is_two_only_where_the_network_is_sure_of_both():
@@ -176,17 +196,21 @@ def test_a_lone_group_of_two_pieces_apart_is_read_as_two_where_each_is_surer_tha
     assert len(reading.judge([sure])) == 1
 
 
-def part(answer: int, left: int, confidence: float = 0.99, novelty_: float = 0.3, letter_like: float = -3.0):
-    """A part cut from a lone group 20 pixels tall, `left` to `left` + 20: read as `answer`."""
+def part(
+    answer: int, left: int, confidence: float = 0.99, novelty_: float = 0.3, letter_like: float = -3.0, width: int = 20
+):
+    """A part cut from a lone group 20 pixels tall, `left` to `left` + `width`: read as `answer`."""
     probabilities = np.full(10, (1 - confidence) / 9)
     probabilities[answer] = confidence
     return reading.Piece(
-        Digit(np.zeros((28, 28, 1), np.float32), (left, 0, left + 20, 20)), probabilities, novelty_, letter_like
+        Digit(np.zeros((28, 28, 1), np.float32), (left, 0, left + width, 20)), probabilities, novelty_, letter_like
     )
 
 
-def lone_group(*cuts: tuple[reading.Piece, ...], novelty_: float = 1.5) -> reading.Piece:
-    """A lone group 60 pixels wide and 20 tall, beyond its threshold, with the ways to cut it."""
+def lone_group(*ways: tuple[reading.Piece, ...], novelty_: float = 1.5) -> reading.Piece:
+    """A lone group 60 pixels wide and 20 tall, beyond its threshold, with its cuts: the parts of
+    `ways`, each a stretch between the cut places every 20 pixels that its box spans."""
+    cuts = tuple((p.digit.box[0] // 20, p.digit.box[2] // 20, p) for way in ways for p in way)
     return replace(piece(novelty_, 0.8, (0, 0, 60, 20)), cuts=cuts)
 
 
@@ -208,11 +232,11 @@ def test_a_lone_group_that_is_a_digit_whole_is_not_read_as_its_cuts():
     assert [(p.digit.box, p.is_digit) for p in judged] == [((0, 0, 60, 20), True)]
 
 
-def test_a_lone_group_is_cut_into_the_fewest_sure_digits_not_the_surest():
+def test_a_lone_group_is_cut_into_fewer_sure_digits_rather_than_more_a_little_surer():
     # The halves of a 0 may read 1 and 1 more surely than the 0 itself.
-    ten = (part(1, 0), part(0, 20, confidence=0.95))
-    eleven_and_one = (part(1, 0), part(1, 20), part(1, 40, confidence=0.999))
-    assert reading.number_text(reading.judge([lone_group(ten, eleven_and_one)])) == "10"
+    ten = (part(1, 0), part(0, 20, confidence=0.95, width=40))
+    one_and_ones = (part(1, 0, confidence=0.999), part(1, 20, confidence=0.999), part(7, 40, confidence=0.999))
+    assert reading.number_text(reading.judge([lone_group(ten, one_and_ones)])) == "10"
 
 
 @pytest.mark.parametrize(
@@ -229,7 +253,7 @@ def test_a_lone_group_is_not_read_as_a_cut_into_1s_or_into_parts_not_surely_digi
 
 
 def test_a_second_look_is_taken_only_at_one_wide_group_read_as_no_digit_that_may_be_cut(monkeypatch):
-    ink = GroupInk(np.zeros((40, 40), np.uint8), np.zeros((40, 40), bool), 50.0, [(0, 20, 40)])
+    ink = GroupInk(np.zeros((40, 40), np.uint8), np.zeros((40, 40), bool), 50.0, [(0, 1, 0, 20), (1, 2, 20, 40)])
     wide, narrow = piece(1.5, 0.8, (0, 0, 40, 40)), piece(1.5, 0.8, (0, 0, 30, 40))
     wide, narrow = (replace(p, digit=replace(p.digit, ink=ink)) for p in (wide, narrow))
     assert reading.worth_cutting(reading.judge([wide]))
@@ -243,7 +267,7 @@ def test_a_second_look_is_taken_only_at_one_wide_group_read_as_no_digit_that_may
 
     def cut_apart(digit):  # its one way to cut it: 1 and 0
         looks.append(digit)
-        return replace(digit, cuts=((part(1, 0).digit, part(0, 20).digit),))
+        return replace(digit, cuts=((0, 1, part(1, 0).digit), (1, 2, part(0, 20).digit)))
 
     class Reader:  # far out whole, sure of the parts
         def __init__(self):
@@ -256,8 +280,8 @@ def test_a_second_look_is_taken_only_at_one_wide_group_read_as_no_digit_that_may
     def read_as(digit):
         if digit.cuts is None:
             return wide if digit is wide.digit else narrow
-        parts = tuple(part(1 if way_part.box[0] == 0 else 0, way_part.box[0]) for way_part in digit.cuts[0])
-        return replace(wide, digit=digit, cuts=(parts,))
+        parts = tuple((i, j, part(1 if cut.box[0] == 0 else 0, cut.box[0])) for i, j, cut in digit.cuts)
+        return replace(wide, digit=digit, cuts=parts)
 
     monkeypatch.setattr(reading, "cut_apart", cut_apart)
     reader = Reader()

@@ -1,6 +1,7 @@
 """Numbers: every digit of a number, found, split and ordered, line by line; each output format."""
 
 import json
+from dataclasses import replace
 from itertools import pairwise
 
 import numpy as np
@@ -10,7 +11,7 @@ from PIL import Image, ImageDraw
 import predict
 from mnist_cnn import pictures
 from mnist_cnn.batches import prepare
-from mnist_cnn.digits import Halves, writing_tilt
+from mnist_cnn.digits import STRETCH, Halves, writing_tilt
 
 SEVEN = [(0.2, 0.15), (0.85, 0.15), (0.4, 0.9)]
 ONE = [(0.5, 0.1), (0.5, 0.9)]
@@ -76,48 +77,69 @@ def one_hundred(second_zero: int) -> Image.Image:
     return img
 
 
-def test_two_digits_that_touch_in_a_number_are_cut_where_the_ink_is_thinnest_and_kept_whole_too():
-    # The two 0s' rims touching at one point: as wide as two digits, so cut in two; also kept
-    # whole for reading.judge(), as a 2 with a long base is as wide.
+def stretches_reading(digit, extents: list[tuple[int, int]]) -> bool:
+    """Whether some stretches of a group (Digit.stretches), side by side from its first cut to its
+    last, lie each within 8 pixels of one of `extents` (left, right), in order."""
+    reach = {0: 0}  # cut index -> how many extents read so far
+    for i, j, stretch in sorted(digit.stretches, key=lambda s: s[0]):
+        if i in reach and reach[i] < len(extents):
+            left, right = extents[reach[i]]
+            if abs(stretch.box[0] - left) <= 8 and abs(stretch.box[2] - right) <= 8:
+                reach[j] = max(reach.get(j, 0), reach[i] + 1)
+    return reach.get(max(j for _, j, _ in digit.stretches)) == len(extents)
+
+
+def test_two_digits_that_touch_in_a_number_are_kept_as_every_stretch_the_digits_may_be():
+    # The two 0s' rims touching at one point: the group keeps the stretches between its cut
+    # places, among them each 0, for reading.best_stretches to choose from; none of them wider
+    # than STRETCH times the line's height but where no cut place lies between.
     one, pair = pictures.read_digits(one_hundred(246))
-    assert one.halves is None and pair.halves is not None and pair.halves_are == Halves.WIDE
-    left, right = pair.halves
-    assert abs(left.box[2] - 248) <= 6 and abs(right.box[0] - 248) <= 6
+    assert one.stretches is None and pair.halves is None
+    assert stretches_reading(pair, [(139, 248), (248, 358)])
+    height = pair.box[3] - pair.box[1]
+    assert all(s.box[2] - s.box[0] <= STRETCH * height or j == i + 1 for i, j, s in pair.stretches)
+    assert all(s.image.shape == (28, 28, 1) and s.image.max() > 200 for _, _, s in pair.stretches)
 
 
-def test_three_digits_that_touch_in_a_number_are_cut_in_three():
+def test_three_digits_that_touch_in_a_number_are_kept_as_stretches_among_them_each_digit():
     img = one_hundred(246)
     ImageDraw.Draw(img).ellipse((352, 30, 462, 150), outline=0, width=9)  # a third 0, touching the second
-    img = img.crop((0, 0, 500, 180))
-    one, *parts = pictures.read_digits(img)
-    assert len(parts) == 3 and one.halves is None
-    # A part as wide as two digits that lean into each other is kept both ways too, as such a
-    # group in a number is: read as two only where, whole, it is no digit (reading.judge).
-    assert all(d.halves_are == Halves.NARROW for d in parts if d.halves)
+    one, zeros = pictures.read_digits(img.crop((0, 0, 500, 180)))
+    assert one.stretches is None
+    assert stretches_reading(zeros, [(139, 248), (248, 354), (354, 400)])  # the third cut off at 400
 
 
-def test_a_wide_digit_in_a_number_whose_middle_one_stroke_crosses_is_kept_both_ways():
+def test_a_wide_digit_in_a_number_whose_middle_one_stroke_crosses_is_kept_whole_and_cut():
     # 10, its 0 open at the top: its middle columns cross the bottom stroke alone, as where two
-    # digits touch. Kept whole and, for reading.judge() to choose, cut in two.
+    # digits touch. Kept whole and, for reading.best_stretches to choose, cut in two.
     img = Image.new("L", (330, 180), 255)
     draw = ImageDraw.Draw(img)
     draw.line([(60, 30), (60, 150)], fill=0, width=9)
     draw.arc((140, 30, 255, 150), start=300, end=240, fill=0, width=9)
     one, zero = pictures.read_digits(img)
-    assert one.halves is None
-    assert zero.halves is not None and zero.halves_are == Halves.CUT
-    assert zero.box[0] <= 142 and zero.box[2] >= 253
+    assert one.stretches is None
+    assert stretches_reading(zero, [(139, 257)])
+    assert any(abs(s.box[2] - 198) <= 20 and s.box[0] == zero.box[0] for _, _, s in zero.stretches)
 
 
-def test_two_digits_joined_by_more_than_one_stroke_in_a_number_are_kept_both_ways():
-    # The two 0s overlapping by half: read as one digit and, for reading.judge() to choose, as
-    # its two halves.
+def test_two_digits_joined_by_more_than_one_stroke_in_a_number_are_kept_whole_and_cut():
+    # The two 0s overlapping by half: as wide as one wide digit, kept whole and cut where their
+    # rims cross.
     one, pair = pictures.read_digits(one_hundred(185))
-    assert one.halves is None and pair.halves is not None and pair.halves_are == Halves.CUT
-    left, right = pair.halves
-    assert left.box[0] == pair.box[0] and right.box[2] == pair.box[2]
-    assert abs(left.box[2] - 218) <= 15 and left.box[2] <= right.box[0]
-    assert all(half.image.shape == (28, 28, 1) and half.image.max() > 200 for half in pair.halves)
+    assert one.stretches is None
+    assert stretches_reading(pair, [(139, 297)])
+    assert stretches_reading(pair, [(139, 216), (216, 297)])
+
+
+def test_letters_shorter_than_the_digits_beside_them_are_not_kept_as_digits_that_touch():
+    # 12m, the m's strokes a 1 and two arches that read as 7s, as wide as two digits that touch
+    # but shorter than the digits, as a unit's letters are: one group, read whole.
+    m = [[(0.05, 0.9), (0.05, 0.55)], [(0.05, 0.6), (0.25, 0.5), (0.5, 0.6), (0.5, 0.9)]]
+    m += [[(0.5, 0.6), (0.75, 0.5), (0.95, 0.6), (0.95, 0.9)]]  # from 0.5 to 0.9 of the digits' 0.1 to 0.9
+    _, two, letter = pictures.read_digits(write([[ONE], [SEVEN], m], gap=20))
+    assert letter.stretches is None and letter.box[0] > two.box[2]
+    taller = write([[ONE], [SEVEN], [[(x, 2 * y - 0.9) for x, y in stroke] for stroke in m]], gap=20)
+    assert pictures.read_digits(taller)[-1].stretches is not None, "as tall as the digits: maybe digits"
 
 
 def test_two_digits_that_touch_and_overlap_in_a_number_are_kept_both_ways_as_narrow():
@@ -144,26 +166,20 @@ def narrow_zeros(count: int, width: int, step: int) -> Image.Image:
     return img
 
 
-@pytest.mark.parametrize(
-    "count, width, step, kept_as",
-    [(6, 54, 50, [Halves.NARROW] * 3), (5, 60, 55, [Halves.CUT, None, Halves.CUT])],
-    ids=["six in the width of three", "five in the width of three"],
-)
-def test_each_part_of_a_long_group_of_narrow_digits_that_touch_may_be_two(count, width, step, kept_as):
+@pytest.mark.parametrize("count, width, step", [(6, 54, 50), (5, 60, 55)], ids=["six 0s", "five 0s"])
+def test_a_long_group_of_narrow_digits_that_touch_holds_each_digit_among_its_stretches(count, width, step):
     # Digits half as wide as tall: the group's width holds fewer digits of DIGIT_WIDTH than it
-    # has, so it is cut in three, and a part holding two 0s is kept both ways, as a group of
-    # that width in a number is (narrow, or cut where it is wider), for reading.judge() to choose.
-    digits = pictures.read_digits(narrow_zeros(count, width, step))
-    assert [d.halves_are if d.halves else None for d in digits] == kept_as
-    halves = [h for d in digits for h in (d.halves or [d])]
-    assert len(halves) == count
-    assert all(abs((h.box[2] - h.box[0]) - step) <= 12 for h in halves[1:-1])
+    # has, so a count from its width would be short; its stretches still hold each 0.
+    [zeros] = pictures.read_digits(narrow_zeros(count, width, step))
+    extents = [(60 + k * step, 60 + k * step + step) for k in range(count)]
+    extents[-1] = (extents[-1][0], 60 + (count - 1) * step + width)
+    assert stretches_reading(zeros, extents)
 
 
-def test_a_lone_group_cut_on_a_second_look_has_every_way_even_far_from_equal_parts(tmp_path, monkeypatch):
+def test_a_lone_group_cut_on_a_second_look_has_every_stretch_even_far_from_equal_parts(tmp_path, monkeypatch):
     # 100 in one stroke: a 1 touching the first of two round 0s, which touch. Cut into equal
-    # thirds, the first cut would fall inside the first 0; the ways to cut it hold the right one,
-    # each part as tall as the group, and parts the ways share are made once.
+    # thirds, the first cut would fall inside the first 0; the stretches that may be its digits
+    # hold the 1 and each 0, each as tall as the group, and not the whole.
     img = Image.new("L", (420, 180), 255)
     draw = ImageDraw.Draw(img)
     draw.line([(130, 30), (130, 150)], fill=0, width=9)
@@ -172,24 +188,18 @@ def test_a_lone_group_cut_on_a_second_look_has_every_way_even_far_from_equal_par
     [lone] = pictures.read_digits(img)
     assert lone.ink is not None and lone.cuts is None, "its ink kept, cut only on a second look"
     lone = pictures.cut_apart(lone)
-    assert [len(way) for way in lone.cuts] == sorted(len(way) for way in lone.cuts)
-    assert {len(way) for way in lone.cuts} <= {2, 3, 4}
-    edges = [[part.box[2] for part in way[:-1]] for way in lone.cuts if len(way) == 3]
-    assert any(abs(a - 134) <= 6 and abs(b - 244) <= 6 for a, b in edges), edges
-    for way in lone.cuts:
-        assert way[0].box[0] == lone.box[0] and way[-1].box[2] == lone.box[2]
-        assert all(part.image.shape == (28, 28, 1) and part.image.max() > 200 for part in way)
-        assert all(part.box[3] - part.box[1] >= 0.75 * (lone.box[3] - lone.box[1]) for part in way)
-    parts = [part for way in lone.cuts for part in way]
-    assert len({id(part) for part in parts}) == len({part.box for part in parts}) < len(parts)
-    # As predict.py reads a file twice as big, decoded at half its size: the same ways, in the
-    # file's own pixels.
+    assert stretches_reading(replace(lone, stretches=lone.cuts), [(126, 136), (136, 244), (244, 355)])
+    assert all(cut.box[3] - cut.box[1] >= 0.75 * (lone.box[3] - lone.box[1]) for _, _, cut in lone.cuts)
+    assert all(cut.image.shape == (28, 28, 1) and cut.image.max() > 200 for _, _, cut in lone.cuts)
+    assert (lone.box[0], lone.box[2]) not in {(cut.box[0], cut.box[2]) for _, _, cut in lone.cuts}
+    # As predict.py reads a file twice as big, decoded at half its size: the same stretches, in
+    # the file's own pixels.
     monkeypatch.setattr(pictures, "WORKING_SIZE", 420)
     img.resize((840, 360), Image.Resampling.NEAREST).save(tmp_path / "hundred.png")
     [again], _ = prepare(tmp_path / "hundred.png", "auto", keep_picture=False)
     again = pictures.cut_apart(again)
-    assert [[p.box for p in way] for way in again.cuts] == [
-        [tuple(2 * v for v in p.box) for p in way] for way in lone.cuts
+    assert [(i, j, cut.box) for i, j, cut in again.cuts] == [
+        (i, j, tuple(2 * v for v in cut.box)) for i, j, cut in lone.cuts
     ]
 
 
