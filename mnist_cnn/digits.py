@@ -69,10 +69,11 @@ SIZABLE = 0.15
 ENDS = 0.15  # a lone group's 1 touches its digit this share of their height or more from the top and foot
 # A lone group read as no digit is looked at again as digits that touch (ways_to_cut): cut at
 # the CUT_PLACES columns crossed by the fewest strokes, each stretch between two at least a stroke
-# wide (a 1) and spanning PART_HEIGHT of the group's height, as a number's digits do. Of
-# bench/predict.py's random strokes worth a second look, a fifth can be cut so (two-fifths at
-# 0.6), and each number of bench/fontnumbers.py read right when cut still is.
-CUT_PLACES, PART_HEIGHT = 12, 0.75
+# wide (a 1) and spanning PART_HEIGHT of the group's height, as a number's digits do, and only
+# where such stretches run from its left edge to its right. With 12 places, reading
+# bench/predict.py's 1,000 pictures in one process took 32 to 35 s of CPU rather than 25 to 30
+# (2-core AMD EPYC); with any such stretch enough, 39 to 53 s, a second look at 425 of them.
+CUT_PLACES, PART_HEIGHT = 8, 0.75
 # A group that may be digits that touch (MAYBE_TWO in a number, TOUCHING alone) is cut at
 # CUTS_PER_DIGIT places for each digit its width holds at DIGIT_WIDTH, and kept as every stretch
 # between two of them up to STRETCH times as wide as its line is tall (stretches_of), for the
@@ -527,7 +528,8 @@ def ways_to_cut(own: np.ndarray, stroke: float) -> list[tuple[int, int, int, int
     the whole, each at least a `stroke` (its width in pixels) wide and PART_HEIGHT of the group's
     height tall; each as (first cut, last cut, left column, right column). Where split_touching
     cuts near equal parts, these leave the network to choose: a 1 beside two round 0s ("100") is
-    cut far from a third of the way. None where it has no cut place: an empty list."""
+    cut far from a third of the way. None (an empty list) where they run from its left edge to its
+    right in no way."""
     cols = np.flatnonzero(own.any(axis=0))
     left, right = int(cols[0]), int(cols[-1]) + 1
     narrowest = max(2, round(stroke))
@@ -538,7 +540,12 @@ def ways_to_cut(own: np.ndarray, stroke: float) -> list[tuple[int, int, int, int
         return b - a >= narrowest and tall_share(own[:, a:b]) * len(own) >= PART_HEIGHT * height
 
     spans = [(i, j) for i, j in stretch_spans(edges, height) if j - i < len(edges) - 1]
-    return [(i, j, edges[i], edges[j]) for i, j in spans if a_digit(edges[i], edges[j])] if len(edges) > 2 else []
+    kept = [(i, j, edges[i], edges[j]) for i, j in spans if a_digit(edges[i], edges[j])]
+    reached = {0}  # the cuts some choice of the kept stretches reaches from the group's left edge
+    for i, j, _, _ in sorted(kept, key=lambda s: s[1]):
+        if i in reached:
+            reached.add(j)
+    return kept if len(edges) - 1 in reached else []
 
 
 def stretch_spans(edges: list[int], height: float) -> list[tuple[int, int]]:
