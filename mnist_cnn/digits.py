@@ -594,10 +594,8 @@ def places_between(own: np.ndarray, cuts: list[int]) -> list[Place]:
     """The group's pixels between each pair of neighbouring cuts (columns), each as a Place."""
     places = []
     for a, b in pairwise(cuts):
-        part = np.zeros_like(own)
-        part[:, a:b] = own[:, a:b]
-        rows = np.flatnonzero(part.any(axis=1))
+        rows = np.flatnonzero(own[:, a:b].any(axis=1))
         if rows.size:
             top, bottom = int(rows[0]), int(rows[-1]) + 1
-            places.append(Place((top, bottom, a, b), part[top:bottom, a:b]))
+            places.append(Place((top, bottom, a, b), own[top:bottom, a:b]))
     return places

@@ -411,6 +411,12 @@ def test_a_stroke_fainter_in_places_comes_out_as_bright_as_the_rest():
     assert top > 0.8 * bottom and bottom > 200
 
 
+@pytest.mark.parametrize("size", [1, 2, 3, 10, 11, 999])
+def test_a_strokes_core_level_is_numpys_90th_percentile(size):
+    values = np.random.default_rng(size).uniform(0, 255, size).astype(np.float32)
+    assert pictures.percentile_90(values) == pytest.approx(np.percentile(values, 90), rel=1e-6)
+
+
 @pytest.mark.parametrize("sigma", [1, 6, 12])
 def test_blank_page_is_no_digit_not_a_guess(sigma):
     page = np.random.default_rng(sigma).normal(200, sigma, (300, 400)) * np.linspace(0.75, 1.0, 400)
