@@ -10,7 +10,8 @@ else. So:
     and from the paper's shade (ink_by_colour) -> digits_on_paper: polarity (ink made light,
     judged against the paper) -> the paper's level removed (shading, a phone's shadow, noise)
     -> lines dropped (lines.py: ruled paper, a table's edge, an underline) -> a number written
-    at a tilt turned level (digits.writing_tilt) -> the digits of a number (digits.py), or the
+    at a tilt turned level (digits.writing_tilt; two digits read both ways) -> the digits of a
+    number (digits.py), or the
     digit's own pieces of ink, not specks beside it (digit_box) ->
     each stroke to MNIST's brightness (stroke_level) -> fit_in_frame: 20x20 box, strokes toward
     MNIST's width, centre of mass at (14, 14)
@@ -30,6 +31,9 @@ from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 from scipy import ndimage
 
 from mnist_cnn.digits import (
+    LEVEL_DIGITS,
+    PAIR_DIGITS,
+    PAIR_ELONGATED,
     Halves,
     Place,
     find_digits,
@@ -183,6 +187,10 @@ class Digit:
     # A picture's lone group that is one loop and little else (a 0, a drawn triangle or heart):
     # how round its loop is (loop_roundness); 1.0 for every other.
     roundness: float = 1.0
+    # A picture's first digit, where its ink may also be two digits written at a tilt: the
+    # picture's digits read turned level (turned_level), for reading.read_pictures to take
+    # where the network reads them better than these.
+    turned: list["Digit"] | None = None
 
     def moved(self, left: int, top: int) -> "Digit":
         """The same digit, its box (and its halves', cuts' and kept ink's) moved by (left, top)."""
@@ -203,11 +211,12 @@ class Digit:
         return replace(self, box=box, ink=None, **self.inner(lambda d: d.turned_back(tilt, level, shape)))
 
     def inner(self, change: Callable[["Digit"], "Digit"]) -> dict:
-        """The halves, cuts and stretches, each digit of them changed."""
+        """The halves, cuts, stretches and turned reading, each digit of them changed."""
         return {
             "halves": tuple(map(change, self.halves)) if self.halves else None,
             "cuts": tuple((i, j, change(d)) for i, j, d in self.cuts) if self.cuts else None,
             "stretches": tuple((i, j, change(d)) for i, j, d in self.stretches) if self.stretches else None,
+            "turned": list(map(change, self.turned)) if self.turned else None,
         }
 
 
@@ -379,15 +388,29 @@ def digits_on_paper(gray: np.ndarray, invert: str) -> list[Digit]:
         ink = np.where(lines | fringe, 0, ink)
         threshold = ink_threshold(ink, floor)
     labelled = label_pieces(ink, threshold)
-    if pieces_enough_to_turn(labelled[2]) and (tilt := writing_tilt(ink > threshold)):
-        # Ink along a tilted line, turned level: where it then holds a level number (of digits
-        # apart), it is read as one, the boxes turned back into the picture's pixels. Other ink
-        # that lies so (a wide 4, two digits one higher than the other) is read as it lies.
-        level = ndimage.rotate(ink, tilt, order=1, prefilter=False)
-        pieces = label_pieces(level, threshold)
-        if holds_a_level_number(*pieces, width):
-            return [d.turned_back(tilt, level.shape, ink.shape) for d in digits_in_ink(level, pieces, threshold, width)]
-    return digits_in_ink(ink, labelled, threshold, width)
+    # Ink along a tilted line, turned level: where it then holds a level number (of digits apart),
+    # it is read as one, the boxes turned back into the picture's pixels. Other ink that lies so
+    # (a wide 4) is read as it lies.
+    tilt = writing_tilt(ink > threshold) if pieces_enough_to_turn(labelled[2]) else 0.0
+    if tilt and (level := turned_level(ink, tilt, threshold, width, LEVEL_DIGITS)):
+        return level
+    digits = digits_in_ink(ink, labelled, threshold, width)
+    if pieces_enough_to_turn(labelled[2], PAIR_DIGITS) and (tilt := writing_tilt(ink > threshold, PAIR_ELONGATED)):
+        # Two digits one higher than the other lie as tilted as a number of two turned: both ways,
+        # and the network decides (reading.read_pictures).
+        digits[0].turned = turned_level(ink, tilt, threshold, width, PAIR_DIGITS)
+    return digits
+
+
+def turned_level(ink: np.ndarray, tilt: float, threshold: float, width: float, digits: int) -> list["Digit"] | None:
+    """The digits of `ink` turned `tilt` degrees level, their boxes turned back into its pixels,
+    where it then holds a level number of `digits` digits apart or more (holds_a_level_number);
+    else None."""
+    level = ndimage.rotate(ink, tilt, order=1, prefilter=False)
+    pieces = label_pieces(level, threshold)
+    if not holds_a_level_number(*pieces, width, digits):
+        return None
+    return [d.turned_back(tilt, level.shape, ink.shape) for d in digits_in_ink(level, pieces, threshold, width)]
 
 
 def digits_in_ink(

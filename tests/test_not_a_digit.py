@@ -131,6 +131,17 @@ def touching(*stretches: tuple[int, int, reading.Piece]) -> reading.Piece:
     return replace(piece(1.5, 0.8, (0, 0, 20 * max(j for _, j, _ in stretches), 20)), stretches=stretches)
 
 
+def test_a_picture_is_read_turned_level_only_where_the_network_reads_its_digits_better():
+    two_sure = [piece(0.2, 0.99), piece(0.3, 0.99, (20, 0, 30, 10))]
+    one_far_out = [piece(1.5, 0.8)]  # two digits at a tilt, read as they lie: one odd shape
+    assert reading.read_better(reading.judge(one_far_out), reading.judge(two_sure)) == reading.judge(two_sure)
+    two_unsure = [piece(0.8, 0.7), piece(0.9, 0.6, (20, 0, 30, 10))]  # a level pair turned: digits askew
+    assert reading.read_better(reading.judge(two_sure), reading.judge(two_unsure)) == reading.judge(two_sure)
+    a_scrawl = [piece(3.0, 0.5), piece(0.2, 0.99, (20, 0, 30, 10))]  # turned, one of them no digit
+    assert reading.read_better(reading.judge(one_far_out), reading.judge(a_scrawl)) == reading.judge(one_far_out)
+    assert reading.reading_score(reading.judge(a_scrawl)) == -np.inf
+
+
 def test_digits_that_touch_are_read_as_the_stretches_the_network_reads_best_side_by_side():
     two = (0, 1, part(1, 0)), (1, 2, part(0, 20))
     whole_far_out = (0, 2, part(8, 0, novelty_=1.8, width=40))  # two digits read as one: far out

@@ -555,11 +555,35 @@ def test_a_number_written_at_a_tilt_is_read_as_the_same_number_written_level(ang
 def test_ink_along_a_tilted_line_that_holds_no_level_number_when_turned_is_read_as_it_lies(picture, monkeypatch):
     assert writing_tilt(np.asarray(picture) < 128) != 0, "its ink lies along a tilted line"
     found = pictures.read_digits(picture)
-    monkeypatch.setattr(pictures, "writing_tilt", lambda inked: 0.0)
+    monkeypatch.setattr(pictures, "writing_tilt", lambda inked, elongated=None: 0.0)
     as_it_lies = pictures.read_digits(picture)
     assert [d.box for d in found] == [d.box for d in as_it_lies]
     for a, b in zip(found, as_it_lies, strict=True):
         np.testing.assert_array_equal(a.image, b.image)
+
+
+@pytest.mark.parametrize("angle", [30, -30])
+def test_two_digits_written_at_a_tilt_are_also_read_turned_level(angle):
+    level = write([[SEVEN], [*FOUR]])
+    tilted = level.rotate(angle, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=255)
+    first = pictures.read_digits(tilted)[0]
+    assert first.turned is not None and len(first.turned) == 2, "read as it lies, and turned level too"
+    for a, b in zip(pictures.read_digits(level), first.turned, strict=True):  # each digit upright
+        assert np.corrcoef(a.image.ravel(), b.image.ravel())[0, 1] > 0.6
+    ink = np.asarray(tilted) < 128  # the turned digits' boxes in the tilted picture's pixels
+    assert all(ink[top:bottom, left:right].any() for left, top, right, bottom in (d.box for d in first.turned))
+
+
+def test_level_pairs_and_a_digit_alone_are_read_only_as_they_lie():
+    for picture in (write([[SEVEN], [ONE]]), write([[*FOUR]]), write([[ONE]])):
+        assert all(d.turned is None for d in pictures.read_digits(picture))
+
+
+def test_a_tilted_pairs_turned_reading_is_scaled_with_it_to_the_files_pixels():
+    tilted = write([[SEVEN], [*FOUR]]).rotate(30, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=255)
+    first = pictures.read_digits(tilted)[0]
+    scaled = first.scaled(2.0, 2.0)
+    assert [d.box for d in scaled.turned] == [pictures.scaled_box(d.box, 2.0, 2.0) for d in first.turned]
 
 
 def test_level_writing_and_a_digit_alone_lie_along_no_tilt():
