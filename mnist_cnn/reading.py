@@ -261,8 +261,15 @@ def read_pictures(reader: Reader, pictures: list[list[Digit]]) -> list[list[Piec
 
 def read_better(as_it_lies: list[Piece], turned: list[Piece]) -> list[Piece]:
     """Of a picture's pieces judged as it lies and turned level (pictures.Digit.turned), those
-    whose digits score more (reading_score): as it lies where they score the same."""
-    return turned if reading_score(turned) > reading_score(as_it_lies) else as_it_lies
+    whose digits score more (reading_score): as it lies where they score the same, or where
+    turned it reads fewer digits. Each digit costs some score, so fewer would often score more:
+    turned, two numbers one under another read as one line of 3 digits rather than 10."""
+    fewer = count_digits(turned) < count_digits(as_it_lies)
+    return turned if not fewer and reading_score(turned) > reading_score(as_it_lies) else as_it_lies
+
+
+def count_digits(pieces: list[Piece]) -> int:
+    return sum(p.is_digit for p in pieces)
 
 
 def reading_score(pieces: list[Piece]) -> float:

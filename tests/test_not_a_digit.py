@@ -140,6 +140,8 @@ def test_a_picture_is_read_turned_level_only_where_the_network_reads_its_digits_
     a_scrawl = [piece(3.0, 0.5), piece(0.2, 0.99, (20, 0, 30, 10))]  # turned, one of them no digit
     assert reading.read_better(reading.judge(one_far_out), reading.judge(a_scrawl)) == reading.judge(one_far_out)
     assert reading.reading_score(reading.judge(a_scrawl)) == -np.inf
+    three_far = [piece(0.9, 0.9, (k * 20, 0, k * 20 + 10, 10)) for k in range(3)]  # two lines, say
+    assert reading.read_better(reading.judge(three_far), reading.judge(two_sure)) == reading.judge(three_far)
 
 
 def test_digits_that_touch_are_read_as_the_stretches_the_network_reads_best_side_by_side():
