@@ -26,8 +26,9 @@ NOT_A_DIGIT = "not a digit"
 FRAME = 28
 OCCLUDER, STRIDE = 4, 2  # Reader.why(): patches about a stroke wide, overlapping by half
 # The network reads a pass's pieces this many at a time. All 7,290 pieces of bench/predict.py's
-# 1,000 pictures at once took 12 s of CPU (the first time: its 1.3 GB of activations are new
-# memory); in batches of 512, 1.4 s (2-core AMD EPYC).
+# 1,000 pictures at once took 12 s of CPU in a fresh process (1.3 GB of new activations); in
+# batches of 512, 1.4 s (2-core AMD EPYC). predict.py sends 256 pictures at a time, but a bench
+# may send thousands.
 BATCH = 512
 
 
@@ -173,7 +174,7 @@ class Reader:
         everything += [stretch for d in digits if d.stretches for _, _, stretch in d.stretches]
         everything += [part for d in digits if d.cuts for _, _, part in d.cuts]
         images = np.stack([d.image for d in everything])
-        features, probabilities = self.features_and_probabilities(images)
+        features, probabilities = self.network_pass(images)
         far, letter_like = np.zeros(len(everything)), np.full(len(everything), -np.inf)
         if self.stats is not None:
             distance = novelty.distances(self.stats.means, self.stats.precision, features)
@@ -200,8 +201,10 @@ class Reader:
             for p in pieces
         ]
 
-    def features_and_probabilities(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The 128-unit layer's activations and the ten probabilities of each image, BATCH at a time."""
+    def network_pass(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The 128-unit layer's activations and the ten probabilities of each image, BATCH at a
+        time, the model called as a function (network.features_and_probabilities, for model.py's
+        tens of thousands, goes through predict())."""
         passes = [self.model(images[i : i + BATCH], training=False) for i in range(0, len(images), BATCH)]
         return tuple(np.concatenate([np.asarray(p[k], np.float64) for p in passes]) for k in (0, 1))
 
