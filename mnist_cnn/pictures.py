@@ -31,7 +31,6 @@ from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 from scipy import ndimage
 
 from mnist_cnn.digits import (
-    LEVEL_DIGITS,
     PAIR_DIGITS,
     PAIR_ELONGATED,
     Halves,
@@ -188,7 +187,7 @@ class Digit:
     # how round its loop is (loop_roundness); 1.0 for every other.
     roundness: float = 1.0
     # A picture's first digit, where its ink may also be two digits written at a tilt: the
-    # picture's digits read turned level (turned_level), for reading.read_pictures to take
+    # picture's digits read turned level (digits_on_paper), for reading.read_pictures to take
     # where the network reads them better than these.
     turned: list["Digit"] | None = None
 
@@ -388,29 +387,30 @@ def digits_on_paper(gray: np.ndarray, invert: str) -> list[Digit]:
         ink = np.where(lines | fringe, 0, ink)
         threshold = ink_threshold(ink, floor)
     labelled = label_pieces(ink, threshold)
-    # Ink along a tilted line, turned level: where it then holds a level number (of digits apart),
-    # it is read as one, the boxes turned back into the picture's pixels. Other ink that lies so
-    # (a wide 4) is read as it lies.
-    tilt = writing_tilt(ink > threshold) if pieces_enough_to_turn(labelled[2]) else 0.0
-    if tilt and (level := turned_level(ink, tilt, threshold, width, LEVEL_DIGITS)):
-        return level
+    # Ink along a tilted line, turned level (once, at the one angle of its long axis): where it
+    # then holds a level number (of digits apart), it is read as one, the boxes turned back into
+    # the picture's pixels. Other ink that lies so (a wide 4) is read as it lies, and where turned
+    # it holds two digits, also turned: two digits one higher than the other lie as tilted as a
+    # number of two turned, and the network decides (reading.read_pictures).
+    inked = ink > threshold
+    tilt = writing_tilt(inked, PAIR_ELONGATED) if pieces_enough_to_turn(labelled[2], PAIR_DIGITS) else 0.0
+    if not tilt:
+        return digits_in_ink(ink, labelled, threshold, width)
+    level = ndimage.rotate(ink, tilt, order=1, prefilter=False)
+    pieces = label_pieces(level, threshold)
+    many = pieces_enough_to_turn(labelled[2]) and writing_tilt(inked)  # ELONGATED: the same angle, or 0
+    if many and holds_a_level_number(*pieces, width):
+        return turned_back(digits_in_ink(level, pieces, threshold, width), tilt, level.shape, ink.shape)
     digits = digits_in_ink(ink, labelled, threshold, width)
-    if pieces_enough_to_turn(labelled[2], PAIR_DIGITS) and (tilt := writing_tilt(ink > threshold, PAIR_ELONGATED)):
-        # Two digits one higher than the other lie as tilted as a number of two turned: both ways,
-        # and the network decides (reading.read_pictures).
-        digits[0].turned = turned_level(ink, tilt, threshold, width, PAIR_DIGITS)
+    if holds_a_level_number(*pieces, width, PAIR_DIGITS):
+        digits[0].turned = turned_back(digits_in_ink(level, pieces, threshold, width), tilt, level.shape, ink.shape)
     return digits
 
 
-def turned_level(ink: np.ndarray, tilt: float, threshold: float, width: float, digits: int) -> list["Digit"] | None:
-    """The digits of `ink` turned `tilt` degrees level, their boxes turned back into its pixels,
-    where it then holds a level number of `digits` digits apart or more (holds_a_level_number);
-    else None."""
-    level = ndimage.rotate(ink, tilt, order=1, prefilter=False)
-    pieces = label_pieces(level, threshold)
-    if not holds_a_level_number(*pieces, width, digits):
-        return None
-    return [d.turned_back(tilt, level.shape, ink.shape) for d in digits_in_ink(level, pieces, threshold, width)]
+def turned_back(digits: list["Digit"], tilt: float, level: tuple[int, int], shape: tuple[int, int]) -> list["Digit"]:
+    """The digits of a picture turned `tilt` degrees into one of shape `level` (Digit.turned_back),
+    their boxes in the pixels of the picture of `shape`."""
+    return [d.turned_back(tilt, level, shape) for d in digits]
 
 
 def digits_in_ink(
