@@ -9,10 +9,10 @@ else. So:
     cropped to (sheet_box); in colour, the ink told by its colour from marks of other colours
     and from the paper's shade (ink_by_colour) -> digits_on_paper: polarity (ink made light,
     judged against the paper) -> the paper's level removed (shading, a phone's shadow, noise)
-    -> lines dropped (lines.py: ruled paper, a table's edge, an underline) -> a number written
-    at a tilt turned level (digits.writing_tilt; two digits read both ways) -> the digits of a
-    number (digits.py), or the
-    digit's own pieces of ink, not specks beside it (digit_box) ->
+    -> lines dropped (lines.py: ruled paper, a table's edge, an underline) -> digits_turned_level:
+    a number written at a tilt turned level (digits.writing_tilt; two digits, also by their
+    centres, read both ways) -> the digits of a number (digits.py), or the digit's own pieces of
+    ink, not specks beside it (digit_box) ->
     each stroke to MNIST's brightness (stroke_level) -> fit_in_frame: 20x20 box, strokes toward
     MNIST's width, centre of mass at (14, 14)
 
@@ -24,6 +24,7 @@ Pillow, NumPy and scipy.ndimage only: no TensorFlow, no matplotlib, no command l
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +40,7 @@ from mnist_cnn.digits import (
     holds_a_level_number,
     label_pieces,
     pieces_enough_to_turn,
+    pieces_tilt,
     places_between,
     ways_to_cut,
     writing_tilt,
@@ -386,24 +388,46 @@ def digits_on_paper(gray: np.ndarray, invert: str) -> list[Digit]:
         fringe = ndimage.binary_dilation(lines, iterations=2) & (ink <= threshold)  # the lines' faint edges
         ink = np.where(lines | fringe, 0, ink)
         threshold = ink_threshold(ink, floor)
-    labelled = label_pieces(ink, threshold)
-    # Ink along a tilted line, turned level (once, at the one angle of its long axis): where it
-    # then holds a level number (of digits apart), it is read as one, the boxes turned back into
-    # the picture's pixels. Other ink that lies so (a wide 4) is read as it lies, and where turned
-    # it holds two digits, also turned: two digits one higher than the other lie as tilted as a
-    # number of two turned, and the network decides (reading.read_pictures).
+    return digits_turned_level(ink, label_pieces(ink, threshold), threshold, width)
+
+
+def digits_turned_level(
+    ink: np.ndarray, labelled: tuple[np.ndarray, np.ndarray, np.ndarray], threshold: float, width: float
+) -> list[Digit]:
+    """digits_in_ink(), the ink turned level where it lies along a tilted line.
+
+    Turned at the angle of its long axis (digits.writing_tilt), where the ink then holds a level
+    number (of digits apart), it is read as one, the boxes turned back into the picture's pixels.
+    Other ink that lies so (a wide 4) is read as it lies, and where turned it holds two digits,
+    also turned (Digit.turned): two digits one higher than the other lie as tilted as a number of
+    two turned, and the network decides (reading.read_pictures). Two digits' ink is often too
+    short to have a long axis, or has one off their line by the digits' own slant: it is turned
+    first at the angle of the line through its pieces' centres (digits.pieces_tilt), then at its
+    long axis' where that holds no two.
+    """
     inked = ink > threshold
-    tilt = writing_tilt(inked, PAIR_ELONGATED) if pieces_enough_to_turn(labelled[2], PAIR_DIGITS) else 0.0
-    if not tilt:
+    pair = pieces_enough_to_turn(labelled[2], PAIR_DIGITS)
+    tilt = writing_tilt(inked, PAIR_ELONGATED) if pair else 0.0
+    centres = pieces_tilt(*labelled[1:]) if pair else 0.0
+    if not (tilt or centres):
         return digits_in_ink(ink, labelled, threshold, width)
-    level = ndimage.rotate(ink, tilt, order=1, prefilter=False)
-    pieces = label_pieces(level, threshold)
-    many = pieces_enough_to_turn(labelled[2]) and writing_tilt(inked)  # ELONGATED: the same angle, or 0
-    if many and holds_a_level_number(*pieces, width):
+
+    @cache
+    def turned(angle: float) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        level = ndimage.rotate(ink, angle, order=1, prefilter=False)
+        return level, label_pieces(level, threshold)
+
+    many = tilt and pieces_enough_to_turn(labelled[2]) and writing_tilt(inked)  # ELONGATED: the same angle, or 0
+    if many and holds_a_level_number(*turned(tilt)[1], width):
+        level, pieces = turned(tilt)
         return turned_back(digits_in_ink(level, pieces, threshold, width), tilt, level.shape, ink.shape)
     digits = digits_in_ink(ink, labelled, threshold, width)
-    if holds_a_level_number(*pieces, width, PAIR_DIGITS):
-        digits[0].turned = turned_back(digits_in_ink(level, pieces, threshold, width), tilt, level.shape, ink.shape)
+    for angle in (a for a in (centres, tilt) if a):
+        level, pieces = turned(angle)
+        if holds_a_level_number(*pieces, width, PAIR_DIGITS):
+            level_digits = digits_in_ink(level, pieces, threshold, width)
+            digits[0].turned = turned_back(level_digits, angle, level.shape, ink.shape)
+            break
     return digits
 
 

@@ -11,7 +11,7 @@ from PIL import Image, ImageDraw
 import predict
 from mnist_cnn import pictures
 from mnist_cnn.batches import prepare
-from mnist_cnn.digits import STRETCH, Halves, writing_tilt
+from mnist_cnn.digits import PAIR_ELONGATED, STRETCH, Halves, pieces_tilt, writing_tilt
 
 SEVEN = [(0.2, 0.15), (0.85, 0.15), (0.4, 0.9)]
 ONE = [(0.5, 0.1), (0.5, 0.9)]
@@ -572,6 +572,26 @@ def test_two_digits_written_at_a_tilt_are_also_read_turned_level(angle):
         assert np.corrcoef(a.image.ravel(), b.image.ravel())[0, 1] > 0.6
     ink = np.asarray(tilted) < 128  # the turned digits' boxes in the tilted picture's pixels
     assert all(ink[top:bottom, left:right].any() for left, top, right, bottom in (d.box for d in first.turned))
+
+
+@pytest.mark.parametrize("angle", [30, -30])
+def test_two_digits_too_close_for_their_ink_to_lie_along_a_line_are_turned_by_their_centres(angle):
+    level = write([[SEVEN], [*FOUR]], size=(80, 120), gap=10)  # the pair about as long as it is tall
+    tilted = level.rotate(angle, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=255)
+    assert writing_tilt(np.asarray(tilted) < 128, PAIR_ELONGATED) == 0, "its ink has no long axis"
+    first = pictures.read_digits(tilted)[0]
+    assert first.turned is not None and len(first.turned) == 2, "read turned level too"
+    for a, b in zip(pictures.read_digits(level), first.turned, strict=True):  # each digit upright
+        assert np.corrcoef(a.image.ravel(), b.image.ravel())[0, 1] > 0.6
+
+
+def test_the_line_through_two_pieces_centres_is_their_tilt_within_its_range():
+    pair = np.array([[0, 100, 0, 80], [50, 150, 100, 180]])  # (top, bottom, left, right): 26.6 degrees
+    assert pieces_tilt(pair, np.array([1.0, 1.0])) == pytest.approx(26.57, abs=0.01)
+    assert pieces_tilt(np.array([[50, 150, 0, 80], [0, 100, 100, 180]]), np.ones(2)) == pytest.approx(-26.57, abs=0.01)
+    assert pieces_tilt(np.array([[0, 100, 0, 80], [10, 110, 100, 180]]), np.ones(2)) == 0  # 5.7: level
+    assert pieces_tilt(np.array([[0, 100, 0, 80], [200, 300, 60, 140]]), np.ones(2)) == 0  # 73: one above another
+    assert pieces_tilt(pair, np.array([1.0, 0.1])) == 0  # a speck beside a digit: one sizable piece
 
 
 def test_level_pairs_and_a_digit_alone_are_read_only_as_they_lie():
