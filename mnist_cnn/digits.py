@@ -11,9 +11,10 @@ groups that may be two are kept both ways, one digit and two (reading.judge), as
 One group is one digit: pictures.py then reads it exactly as a single digit; the stretches that
 may be its digits, were it digits that touch (ways_to_cut), are for a second look, where the
 network finds it no digit.
-Ink that lies along a tilted line (writing_tilt; two digits, pieces_tilt) is turned level by pictures.py where it then
-holds a level number (holds_a_level_number): a number written across the page; where it holds
-two digits, it is read both ways, and the network decides (reading.read_pictures).
+Ink that lies along a tilted line (writing_tilt; two digits' pieces, pieces_tilt) is turned
+level by pictures.py where it then holds a level number (holds_a_level_number): a number written
+across the page; where it holds two digits, it is read both ways, and the network decides
+(reading.read_pictures).
 NumPy and scipy.ndimage only.
 """
 
@@ -74,9 +75,11 @@ PAIR_ELONGATED, PAIR_DIGITS = 1.5, 2
 # ...or where the line through the centres of its sizable pieces (pieces_tilt) lies MIN_TILT to
 # PAIR_MAX_TILT from level: two digits, each taller than wide, are often no longer along their line
 # than across it, and their ink's long axis then says nothing, where their centres still lie on the
-# line, a fifth of a digit's height up or down. Real writers' numbers turned 15 to 40 degrees read
-# 246 of 300 exactly rather than 235 (seed-1 weights) with the range MAX_TILT, 257 with 50 or 60,
-# 252 with 45; level numbers, none fewer.
+# line, give or take a fifth of a digit's height, and so lie a little further from level than the
+# line itself. Real writers' numbers turned 15 to 40 degrees (bench/multidigit.py --tilt, seed-1
+# weights) read 235 of 300 exactly without it; with it, tried after the long axis, 246 with the
+# range up to MAX_TILT, 252 up to 45, 257 up to 50 or 60; tried first (pictures.py), 262 up to 50.
+# Level numbers read none fewer.
 PAIR_MAX_TILT = 50.0
 # ...and only ink in LEVEL_DIGITS pieces or more, each with SIZABLE of the most ink of any piece,
 # is looked at so (pieces_enough_to_turn): of bench/predict.py's 1,000 pictures a quarter lay along
