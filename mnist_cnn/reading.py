@@ -64,6 +64,12 @@ NEARER = 0.5
 # from it as a half (12-05 read 12705). It gains one photographed number of real writers' in
 # each of those three runs, and one of the 128 numbers with a mark.
 SMALL, SQUARE, TINY = 0.7, 1.3, 0.35
+# A picture read as a number is a word instead, every piece no digit, where more than half of its
+# pieces would each be no digit alone (mostly_strange). "hello", "cat" and "Max" in 8 handwriting
+# fonts were refused 1 and 2 times in 24 (weights of seeds 1 and 2; hello read 48660 at 99.4%),
+# with it 10 and 7 times; bench/notdigits.py's photos of things (a logo's letters) 40% rather
+# than 27%. Of bench/multidigit.py's level and touching numbers of MNIST's, the fonts' and real
+# writers' digits (1,500 numbers), it refuses 2 with seed 1 (a real writer's), none with seed 2.
 # A piece in a number is taken for a letter only this much further out (in the letter detector's
 # log-odds, novelty.py): digits cut apart in a number can look odd. On bench/multidigit.py's six
 # sets of 300 numbers (seed-1 weights, bench seeds 0 and 1) 0 read 2 to 5 fewer of a set exactly
@@ -310,11 +316,21 @@ def judge(pieces: list[Piece]) -> list[Piece]:
         replace(p, is_digit=not p.digit.mark and is_digit(p, ALONE if small_beside(p, chosen) else limit))
         for p in chosen
     ]
+    if not alone and mostly_strange(judged):  # a word, not a number
+        return [replace(p, is_digit=False) for p in judged]
     lone = next(p for p in pieces if not p.digit.mark) if alone else None
     if lone is None or not lone.cuts or any(p.is_digit for p in judged):
         return judged
     way = best_cut(lone)
     return judged if way is None else [replace(p, is_digit=True) for p in way] + [p for p in judged if p.digit.mark]
+
+
+def mostly_strange(pieces: list[Piece]) -> bool:
+    """Whether more than half of a picture's pieces, marks left out, would each be no digit alone
+    (is_digit at ALONE): the letters of a written word, which in a number's looser limits mostly
+    pass for digits, where a number's digits seldom fail so."""
+    read = [p for p in pieces if not p.digit.mark]
+    return sum(not is_digit(p, ALONE) for p in read) > len(read) / 2
 
 
 def best_stretches(piece: Piece) -> list[Piece]:

@@ -745,3 +745,15 @@ def test_a_picture_with_no_digit_is_an_error_line_and_a_json_error(trained_run, 
     as_json = run_script("predict.py", "square.png", "--json", *weights, cwd=tmp_path)
     assert json.loads(as_json.stdout) == {"path": "square.png", "error": "not a digit"}
     assert as_json.returncode == 1
+
+
+def test_a_line_whose_pieces_would_mostly_be_no_digits_alone_is_a_word_not_a_number():
+    letter, digit = replace(piece(1.5, 0.95), letter_like=0.5), piece(0.3, 0.99)  # each passes in a number
+    at = [(0, 0, 10, 10), (20, 0, 30, 10), (40, 0, 50, 10)]
+
+    def line(*pieces: reading.Piece) -> list[reading.Piece]:
+        return [replace(p, digit=replace(p.digit, box=box)) for p, box in zip(pieces, at, strict=False)]
+
+    assert not any(p.is_digit for p in reading.judge(line(letter, letter, digit))), "hello: no number"
+    assert all(p.is_digit for p in reading.judge(line(letter, digit, digit))), "a number, one digit odd"
+    assert all(p.is_digit for p in reading.judge(line(digit, letter))), "half is not most: 12cm keeps its 12"
