@@ -189,7 +189,7 @@ class Digit:
     # how round its loop is (loop_roundness); 1.0 for every other.
     roundness: float = 1.0
     # A picture's first digit, where its ink may also be two digits written at a tilt: the
-    # picture's digits read turned level (digits_on_paper), for reading.read_pictures to take
+    # picture's digits read turned level (digits_turned_level), for reading.read_pictures to take
     # where the network reads them better than these.
     turned: list["Digit"] | None = None
 

@@ -64,12 +64,6 @@ NEARER = 0.5
 # from it as a half (12-05 read 12705). It gains one photographed number of real writers' in
 # each of those three runs, and one of the 128 numbers with a mark.
 SMALL, SQUARE, TINY = 0.7, 1.3, 0.35
-# A picture read as a number is a word instead, every piece no digit, where more than half of its
-# pieces would each be no digit alone (mostly_strange). "hello", "cat" and "Max" in 8 handwriting
-# fonts were refused 1 and 2 times in 24 (weights of seeds 1 and 2; hello read 48660 at 99.4%),
-# with it 10 and 7 times; bench/notdigits.py's photos of things (a logo's letters) 40% rather
-# than 27%. Of bench/multidigit.py's level and touching numbers of MNIST's, the fonts' and real
-# writers' digits (1,500 numbers), it refuses 2 with seed 1 (a real writer's), none with seed 2.
 # A piece in a number is taken for a letter only this much further out (in the letter detector's
 # log-odds, novelty.py): digits cut apart in a number can look odd. On bench/multidigit.py's six
 # sets of 300 numbers (seed-1 weights, bench seeds 0 and 1) 0 read 2 to 5 fewer of a set exactly
@@ -307,6 +301,7 @@ def judge(pieces: list[Piece]) -> list[Piece]:
     line, its threshold), unless the network is CONFIDENT of it. A mark beside the digits
     (pictures.Digit.mark: a dash, a dot) is never one. A lone piece that is no digit, where its
     ways to cut it into digits that touch were read (read_pictures), is read as best_cut's way.
+    A number most of whose pieces would be no digit alone is a word: none is (mostly_strange).
     A group of digits that touch is first read as the digits best_stretches chooses of it."""
     pieces = [digit for p in pieces for digit in (best_stretches(p) if p.stretches else [p])]
     alone = sum(not p.digit.mark for p in pieces) == 1
@@ -328,7 +323,13 @@ def judge(pieces: list[Piece]) -> list[Piece]:
 def mostly_strange(pieces: list[Piece]) -> bool:
     """Whether more than half of a picture's pieces, marks left out, would each be no digit alone
     (is_digit at ALONE): the letters of a written word, which in a number's looser limits mostly
-    pass for digits, where a number's digits seldom fail so."""
+    pass for digits, where a number's digits seldom fail so.
+
+    "hello", "cat" and "Max" in 8 handwriting fonts were refused 1 and 2 times in 24 (weights of
+    seeds 1 and 2; hello read 48660 at 99.4%), with it 10 and 7 times; bench/notdigits.py's photos
+    of things (a logo's letters) 40% rather than 27%. Of bench/multidigit.py's level and touching
+    numbers of MNIST's, the fonts' and real writers' digits (1,500 numbers), it refuses 2 with
+    seed 1 (a real writer's), none with seed 2."""
     read = [p for p in pieces if not p.digit.mark]
     return sum(not is_digit(p, ALONE) for p in read) > len(read) / 2
 
