@@ -6,8 +6,9 @@
 The non-digits are made here, as a user would hand them in: letters in Debian's handwriting
 fonts (the ones bench/writers.py uses; letters shaped like a digit, O I l S Z B G b g q, left
 out), symbols and doodles drawn with a pen's strokes (plus, equals, arrow, star, smiley, house,
-spiral, scribble...), and photos of things (matplotlib's sample pictures). Each goes through
-predict.py's own pipeline; a picture is caught when none of its pieces is read as a digit.
+spiral, scribble...), photos of things (matplotlib's sample pictures), and words (hello, cat,
+Max..., their letters as they come) written in each font. Each goes through predict.py's own
+pipeline; a picture is caught when none of its pieces is read as a digit.
 
 predict.py's own verdict (reading.judge, with the digit stats saved beside the weights:
 the Mahalanobis distance to the nearest class on the 128-unit layer, each class's covariance
@@ -46,6 +47,8 @@ LETTERS = "ACEFHKMNPRTUVWXYacdefhkmnprtuvwxy"  # none of them shaped like a digi
 SIGNS = "+=%/()#$*x?&@"  # written between two digits, as in a sum, a date, a price
 MARKED = ("-7", "-12", "3.14", "0.5", "1,000", "2,50", "12-05", "7-3")  # numbers with a mark among their digits
 UNITS = ("12cm", "5kg", "30km", "7h", "$5", "25%")  # numbers with a unit
+# Words a user might write to try it, some with letters shaped like digits (o, l, s, b, g, q, Z, I)
+WORDS = ("hello", "cat", "Max", "yes", "name", "dog", "Tim", "word", "Paris", "fun", "big", "Zoe")
 CANVAS = 300
 
 
@@ -62,9 +65,12 @@ def letter(font: Path, char: str, rng: np.random.Generator) -> Image.Image:
 
 
 def written(font: Path, text: str) -> Image.Image:
-    """`text` (4+7, 3.14) written on one line in a handwriting font, its digits about 70 pixels tall."""
-    img = Image.new("L", (CANVAS + 100, CANVAS // 2), 255)
-    ImageDraw.Draw(img).text((40, CANVAS // 4), text, font=ImageFont.truetype(str(font), 100), fill=0, anchor="lm")
+    """`text` (4+7, 3.14, hello) written on one line in a handwriting font, its digits about 70
+    pixels tall, with 40 pixels of paper either side (or more, up to CANVAS + 100 in all)."""
+    text_font = ImageFont.truetype(str(font), 100)
+    width = max(CANVAS + 100, round(text_font.getlength(text)) + 80)
+    img = Image.new("L", (width, CANVAS // 2), 255)
+    ImageDraw.Draw(img).text((40, CANVAS // 4), text, font=text_font, fill=0, anchor="lm")
     return img
 
 
@@ -261,6 +267,8 @@ def main() -> None:
     print(f"{'':34s}" + "".join(f"{name:>13s}" for name in ("predict.py", *NAMES)))
     for label, values in rows.items():
         print(f"  {label:32s}" + "".join(f"{values[n]:13.1%}" for n in ("predict.py", *NAMES)))
+    words = written_in_fonts(reader, WORDS)
+    print(f"  words ({len(words)}), none of their letters read as a digit by predict.py: {no_digit_in(words):.1%}")
     print(f"  signs between two digits, left out of the number by predict.py: {signs_left_out(reader):.1%}")
     digits_right, said = left_out_in_numbers(reader, MARKED)
     print(
@@ -281,6 +289,11 @@ def written_in_fonts(reader: Reader, texts: tuple[str, ...]) -> list[tuple[str, 
                 written(font, text).save(paths[-1])
         found = pieces(paths, reader)
     return [(text, verdict) for text, (_, verdict) in zip(texts * len(fonts), found, strict=True)]
+
+
+def no_digit_in(read: list[tuple[str, list[Piece]]]) -> float:
+    """The share of the written texts `read` none of whose pieces predict.py reads as a digit."""
+    return float(np.mean([not any(p.is_digit for p in pieces) for _, pieces in read]))
 
 
 def signs_left_out(reader: Reader) -> float:
