@@ -759,7 +759,7 @@ def test_a_line_whose_pieces_would_mostly_be_no_digits_alone_is_a_word_not_a_num
     assert all(p.is_digit for p in reading.judge(line(digit, letter))), "half is not most: 12cm keeps its 12"
 
 
-def test_a_line_with_two_pieces_like_no_digit_among_those_like_one_is_a_word_not_a_number_with_a_unit():
+def test_a_line_with_two_letter_shaped_pieces_among_digits_is_a_word_not_a_number_with_a_unit():
     letter, digit = replace(piece(1.5, 0.95), letter_like=0.5), piece(0.3, 0.99)  # each passes in a number
     at = [(20 * k, 0, 20 * k + 10, 10) for k in range(5)]
 
