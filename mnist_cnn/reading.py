@@ -335,14 +335,14 @@ def mostly_strange(pieces: list[Piece]) -> bool:
 
     "hello", "cat" and "Max" in 8 handwriting fonts were refused 1 and 2 times in 24 (weights of
     seeds 1 and 2; hello read 48660 at 99.4%), with more than half 10 and 7 times; bench/notdigits.py's
-    photos of things (a logo's letters) 40% rather than 27%. Its 192 words, 47.9% / 30.2% with
-    more than half, are 54.2% / 38.0% with two letters among the others. Counting the pieces
-    that would be no digit alone there, 59.9% / 41.7%, but two numbers of the fonts' digits at a
-    tilt (bench/multidigit.py --tilt) were then refused, their 0s turned too far out to pass
-    alone. Of bench/multidigit.py's level, touching and tilted numbers of MNIST's, the fonts' and
-    real writers' digits (2,700 numbers), more than half refuses 2 with seed 1 (a real writer's),
-    none with seed 2; two letters, none more, nor of bench/notdigits.py's numbers with a mark, a
-    unit or a sign between two digits."""
+    photos of things (a logo's letters) 40% rather than 27%. Of bench/multidigit.py's level and
+    touching numbers of MNIST's, the fonts' and real writers' digits (1,800 numbers), more than
+    half refuses 2 with seed 1 (a real writer's), none with seed 2. Of bench/notdigits.py's 192
+    words it refuses 47.9% / 30.2%, with two letters among the others 54.2% / 38.0%, and none
+    more of those numbers, nor of 900 tilted ones, nor of its numbers with a mark, a unit or a
+    sign between two digits. Counting there every piece that would be no digit alone, 59.9% /
+    41.7%, but two of the fonts' tilted numbers were refused, their 0s turned level too far out.
+    """
     read = [p for p in pieces if not p.digit.mark]
     if sum(not is_digit(p, ALONE) for p in read) > len(read) / 2:
         return True

@@ -747,26 +747,25 @@ def test_a_picture_with_no_digit_is_an_error_line_and_a_json_error(trained_run, 
     assert as_json.returncode == 1
 
 
+LETTER_IN_A_LINE = replace(piece(1.5, 0.95), letter_like=0.5)  # passes as a digit in a number, not alone
+DIGIT_IN_A_LINE = piece(0.3, 0.99)
+
+
+def on_a_line(*pieces: reading.Piece) -> list[reading.Piece]:
+    """The pieces side by side, 10 pixels wide and 10 apart."""
+    return [replace(p, digit=replace(p.digit, box=(20 * k, 0, 20 * k + 10, 10))) for k, p in enumerate(pieces)]
+
+
 def test_a_line_whose_pieces_would_mostly_be_no_digits_alone_is_a_word_not_a_number():
-    letter, digit = replace(piece(1.5, 0.95), letter_like=0.5), piece(0.3, 0.99)  # each passes in a number
-    at = [(20 * k, 0, 20 * k + 10, 10) for k in range(5)]
-
-    def line(*pieces: reading.Piece) -> list[reading.Piece]:
-        return [replace(p, digit=replace(p.digit, box=box)) for p, box in zip(pieces, at, strict=False)]
-
-    assert not any(p.is_digit for p in reading.judge(line(letter, letter, digit))), "no number"
-    assert all(p.is_digit for p in reading.judge(line(letter, digit, digit))), "a number, one digit odd"
-    assert all(p.is_digit for p in reading.judge(line(digit, letter))), "half is not most: 12cm keeps its 12"
+    letter, digit = LETTER_IN_A_LINE, DIGIT_IN_A_LINE
+    assert not any(p.is_digit for p in reading.judge(on_a_line(letter, letter, digit))), "hello: no number"
+    assert all(p.is_digit for p in reading.judge(on_a_line(letter, digit, digit))), "a number, one digit odd"
+    assert all(p.is_digit for p in reading.judge(on_a_line(digit, letter))), "half is not most: 12cm keeps its 12"
 
 
 def test_a_line_with_two_letter_shaped_pieces_among_digits_is_a_word_not_a_number_with_a_unit():
-    letter, digit = replace(piece(1.5, 0.95), letter_like=0.5), piece(0.3, 0.99)  # each passes in a number
-    at = [(20 * k, 0, 20 * k + 10, 10) for k in range(5)]
-
-    def line(*pieces: reading.Piece) -> list[reading.Piece]:
-        return [replace(p, digit=replace(p.digit, box=box)) for p, box in zip(pieces, at, strict=True)]
-
-    assert not any(p.is_digit for p in reading.judge(line(letter, letter, digit, digit, digit))), "hello"
-    assert not any(p.is_digit for p in reading.judge(line(letter, digit, digit, letter, digit))), "Paris"
-    assert all(p.is_digit for p in reading.judge(line(digit, digit, digit, letter, letter))), "100cm: a unit"
-    assert all(p.is_digit for p in reading.judge(line(digit, letter, digit, digit, digit))), "one odd digit"
+    letter, digit = LETTER_IN_A_LINE, DIGIT_IN_A_LINE
+    assert not any(p.is_digit for p in reading.judge(on_a_line(letter, letter, digit, digit, digit))), "hello"
+    assert not any(p.is_digit for p in reading.judge(on_a_line(letter, digit, digit, letter, digit))), "Paris"
+    assert all(p.is_digit for p in reading.judge(on_a_line(digit, digit, digit, letter, letter))), "100cm: a unit"
+    assert all(p.is_digit for p in reading.judge(on_a_line(digit, letter, digit, digit, digit))), "one odd digit"
