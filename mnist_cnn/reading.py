@@ -425,12 +425,13 @@ def height(piece: Piece) -> int:
 
 def is_digit(piece: Piece, limit: float) -> bool:
     """Within `limit` of the digits, or, however far out, read CONFIDENT-ly, or digit_shaped short
-    of novelty.FAR_OUT; and not shaped like a letter, however sure the network is (it has seen no
-    letter to be unsure of), in a number (a `limit` beyond ALONE) only LETTER_IN_NUMBER further out;
-    and not a SOLID blob, nor a group with more than ENCLOSED of its ink inside its loops, nor one
-    loop less ROUND than a 0's, nor, judged as a lone piece, missing_its_loop."""
+    of novelty.FAR_OUT and read at least novelty.SHAPED_SURE; and not shaped like a letter,
+    however sure the network is (it has seen no letter to be unsure of), in a number (a `limit`
+    beyond ALONE) only LETTER_IN_NUMBER further out; and not a SOLID blob, nor a group with more
+    than ENCLOSED of its ink inside its loops, nor one loop less ROUND than a 0's, nor, judged as
+    a lone piece, missing_its_loop."""
     letter_limit = 0.0 if limit <= ALONE else LETTER_IN_NUMBER
-    shaped = piece.digit_shaped and piece.novelty <= novelty.FAR_OUT
+    shaped = piece.digit_shaped and piece.novelty <= novelty.FAR_OUT and piece.confidence >= novelty.SHAPED_SURE
     near = piece.novelty <= limit or piece.confidence >= novelty.CONFIDENT or shaped
     drawn = piece.digit.enclosed > ENCLOSED or piece.digit.roundness < ROUND  # a face, a triangle, a heart
     loop_missing = limit <= ALONE and missing_its_loop(piece)

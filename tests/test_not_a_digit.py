@@ -447,6 +447,12 @@ def test_a_lone_piece_far_out_is_a_digit_where_the_letter_detector_is_sure_it_is
     assert not reading.judge([far_out])[0].is_digit
 
 
+def test_a_lone_piece_far_out_that_the_network_reads_at_worse_than_even_odds_is_no_digit_however_digit_shaped():
+    check_mark = replace(piece(1.6, 0.34), letter_like=-2 * novelty.DIGIT_SHAPED)  # read as a 1 at 34%
+    assert not reading.judge([check_mark])[0].is_digit
+    assert reading.judge([replace(check_mark, novelty=0.8)])[0].is_digit, "near the digits, any odds will do"
+
+
 def test_a_piece_far_past_the_threshold_is_not_a_digit_however_sure_the_letter_detector_is():
     # A square drawn round nothing, 10.6 times past the threshold with one 1-epoch network whose
     # detector, which learnt letters and not squares, was sure of a digit: read as a 2 at 60%.
