@@ -66,7 +66,8 @@ def letter(font: Path, char: str, rng: np.random.Generator) -> Image.Image:
 
 def written(font: Path, text: str) -> Image.Image:
     """`text` (4+7, 3.14, hello) written on one line in a handwriting font, its digits about 70
-    pixels tall, with 40 pixels of paper either side (or more, up to CANVAS + 100 in all)."""
+    pixels tall, on a page CANVAS + 100 pixels wide, or wider where a long text needs 40 pixels of
+    paper either side."""
     text_font = ImageFont.truetype(str(font), 100)
     width = max(CANVAS + 100, round(text_font.getlength(text)) + 80)
     img = Image.new("L", (width, CANVAS // 2), 255)

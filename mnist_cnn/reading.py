@@ -305,7 +305,8 @@ def judge(pieces: list[Piece]) -> list[Piece]:
     line, its threshold), unless the network is CONFIDENT of it. A mark beside the digits
     (pictures.Digit.mark: a dash, a dot) is never one. A lone piece that is no digit, where its
     ways to cut it into digits that touch were read (read_pictures), is read as best_cut's way.
-    A number most of whose pieces would be no digit alone is a word: none is (mostly_strange).
+    A number that reads as a word (mostly_strange: most of its pieces no digit alone, or letters
+    among its digits) is no digit at all.
     A group of digits that touch is first read as the digits best_stretches chooses of it."""
     pieces = [digit for p in pieces for digit in (best_stretches(p) if p.stretches else [p])]
     alone = sum(not p.digit.mark for p in pieces) == 1
