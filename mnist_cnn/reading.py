@@ -92,6 +92,15 @@ WIDE_ENOUGH, CUT_NEAR, CUT_SHAPED = 0.8, 0.6, 1.0
 # read exactly, 148 before stretches; with DIGIT_COST 0, 197, but one fewer of the 300 numbers
 # whose digits lie apart (285, as with SURE 1 and DIGIT_COST 0: 195 and 284).
 SURE, NOVELTY_COST, DIGIT_COST = 3.0, 2.0, 0.15
+# ...and one writer's digits are about as wide as one another: a stretch more than WIDER times as
+# wide as the number's digits that lie apart (their median, 1s left out, where there are two or
+# more) costs WIDTH_COST for each of their widths beyond, so that two digits that touch are not
+# read as one wide digit the network is sure of ("34" in 8834 read as a 4 at 100%). On
+# bench/multidigit.py's 300 numbers of real writers' digits that all touch, 117 / 121 read exactly
+# rather than 112 / 116, the fonts' 105 / 111 rather than 104 / 109 (seed-1 / seed-2 weights).
+# WIDER 1.3 or WIDTH_COST 4 read some wide digits of level numbers as two (MNIST's: 279 / 275 of
+# 300 rather than 286 / 283); one digit apart as the reference, a narrow 4 beside a 3 split it.
+WIDER, WIDTH_COST = 1.4, 2.0
 # A piece whose ink spans less than SOLID of its strokes' widths is a solid blob, not a digit
 # (pictures.widths_spanned): a dot, a blot, a filled disc or square. MNIST has none, and the
 # network read each as a 0 at 65 to 99%, within the distance's threshold (seeds 1 and 2). Every
@@ -308,7 +317,8 @@ def judge(pieces: list[Piece]) -> list[Piece]:
     A number that reads as a word (mostly_strange: most of its pieces no digit alone, or letters
     among its digits) is no digit at all.
     A group of digits that touch is first read as the digits best_stretches chooses of it."""
-    pieces = [digit for p in pieces for digit in (best_stretches(p) if p.stretches else [p])]
+    width = digits_width(pieces)
+    pieces = [digit for p in pieces for digit in (best_stretches(p, width) if p.stretches else [p])]
     alone = sum(not p.digit.mark for p in pieces) == 1
     limit = ALONE if alone else IN_NUMBER
     chosen = [half for p in pieces for half in (p.halves if read_as_two(p, limit, alone) else [p])]
@@ -352,12 +362,13 @@ def mostly_strange(pieces: list[Piece]) -> bool:
     return count >= max(2, WORD_SHARE * len(read)) and not all(lettered[-count:])
 
 
-def best_stretches(piece: Piece) -> list[Piece]:
+def best_stretches(piece: Piece, width: float | None = None) -> list[Piece]:
     """The digits of a group of digits that touch (pictures.Digit.stretches, read): the stretches,
-    side by side from its left edge to its right, whose scores (stretch_score) add up to the most.
-    The piece itself where no stretches run the whole way, or where two side by side read 1: the
-    strokes of an m, an n, a u or a w, which 1s written apart do not join."""
-    digits = best_path(piece.stretches, last_cut(piece.stretches))
+    side by side from its left edge to its right, whose scores (stretch_score, less too_wide of
+    the `width` of the number's other digits) add up to the most. The piece itself where no
+    stretches run the whole way, or where two side by side read 1: the strokes of an m, an n, a u
+    or a w, which 1s written apart do not join."""
+    digits = best_path(piece.stretches, last_cut(piece.stretches), width)
     if digits is None or any(a.answer == b.answer == 1 for a, b in pairwise(digits)):
         return [piece]
     return digits
@@ -367,13 +378,15 @@ def last_cut(stretches: tuple[tuple[int, int, Piece], ...]) -> int:
     return max(j for _, j, _ in stretches)
 
 
-def best_path(stretches: tuple[tuple[int, int, Piece], ...], ends: int) -> list[Piece] | None:
+def best_path(
+    stretches: tuple[tuple[int, int, Piece], ...], ends: int, width: float | None = None
+) -> list[Piece] | None:
     """The stretches (first cut, last cut, read) side by side from cut 0 to cut `ends` whose
-    scores (stretch_score) add up to the most; None where none do."""
+    scores (stretch_score, less too_wide of `width`) add up to the most; None where none do."""
     best, back = np.full(ends + 1, -np.inf), [None] * (ends + 1)
     best[0] = 0.0
     for i, j, stretch in sorted(stretches, key=lambda s: s[1]):
-        score = best[i] + stretch_score(stretch)
+        score = best[i] + stretch_score(stretch) - too_wide(stretch, width)
         if score > best[j]:
             best[j], back[j] = score, (i, stretch)
     if back[ends] is None:
@@ -391,6 +404,18 @@ def stretch_score(stretch: Piece) -> float:
     digits (novelty.py), its letter detector's log-odds above 0, and DIGIT_COST."""
     sure = SURE * float(np.log(max(stretch.confidence, 1e-9)))
     return sure - NOVELTY_COST * stretch.novelty - max(0.0, stretch.letter_like) - DIGIT_COST
+
+
+def digits_width(pieces: list[Piece]) -> float | None:
+    """The median width of a picture's digits that lie apart (no stretches), marks and 1s left
+    out; None where there are fewer than two."""
+    widths = [piece_width(p) for p in pieces if not (p.digit.mark or p.stretches or p.answer == 1)]
+    return float(np.median(widths)) if len(widths) >= 2 else None
+
+
+def too_wide(stretch: Piece, width: float | None) -> float:
+    """WIDTH_COST for each `width` (digits_width) a stretch is wider than WIDER times it; 0 without one."""
+    return 0.0 if width is None else WIDTH_COST * max(0.0, piece_width(stretch) / width - WIDER)
 
 
 def best_cut(lone: Piece) -> list[Piece] | None:
@@ -422,6 +447,11 @@ def small_beside(piece: Piece, pieces: list[Piece]) -> bool:
 def height(piece: Piece) -> int:
     _, top, _, bottom = piece.digit.box
     return bottom - top
+
+
+def piece_width(piece: Piece) -> int:
+    left, _, right, _ = piece.digit.box
+    return right - left
 
 
 def is_digit(piece: Piece, limit: float) -> bool:

@@ -169,6 +169,20 @@ def test_digits_that_touch_are_read_as_the_stretches_the_network_reads_best_side
     assert [p.is_digit for p in judged] == [True, True, False]
 
 
+def test_a_stretch_much_wider_than_the_numbers_other_digits_is_read_as_the_digits_it_holds():
+    def three_four(width: int) -> reading.Piece:  # a 3 and a 4 that touch: whole, a 4 surer and nearer than the two
+        half = width // 2
+        two = (0, 1, part(3, 0, novelty_=0.5, width=half)), (1, 2, part(4, half, novelty_=0.6, width=half))
+        return touching(*two, (0, 2, part(4, 0, confidence=0.999, novelty_=0.8, width=width)))
+
+    eights = [part(8, -60), part(8, -30)]  # 20 pixels wide
+    assert reading.number_text(reading.judge([*eights, three_four(40)])) == "8834"
+    assert reading.number_text(reading.judge([eights[1], three_four(40)])) == "84", "one 8: no measure"
+    ones = [part(1, -60, width=6), part(1, -30, width=6)]  # a 1 is narrow however wide the writer's digits
+    assert reading.number_text(reading.judge([*ones, three_four(40)])) == "114"
+    assert reading.number_text(reading.judge([*eights, three_four(26)])) == "884", "a wide 4 is one"
+
+
 def test_a_1_pressed_against_a_digit_is_two_only_where_the_network_is_sure_of_both():
     def read_as(answer: int, p: reading.Piece) -> reading.Piece:  # piece() reads a 3
         return replace(p, probabilities=np.roll(p.probabilities, answer - 3))
