@@ -98,8 +98,9 @@ SURE, NOVELTY_COST, DIGIT_COST = 3.0, 2.0, 0.15
 # read as one wide digit the network is sure of ("34" in 8834 read as a 4 at 100%). On
 # bench/multidigit.py's 300 numbers of real writers' digits that all touch, 117 / 121 read exactly
 # rather than 112 / 116, the fonts' 105 / 111 rather than 104 / 109 (seed-1 / seed-2 weights).
-# WIDER 1.3 or WIDTH_COST 4 read some wide digits of level numbers as two (MNIST's: 279 / 275 of
-# 300 rather than 286 / 283); one digit apart as the reference, a narrow 4 beside a 3 split it.
+# WIDTH_COST 4 read some wide digits of level numbers as two (MNIST's: 284 / 278 of 300 rather
+# than 286 / 283; with WIDER 1.3 too, 279 / 275); one digit apart as the measure, a narrow 4
+# beside a 3 split it.
 WIDER, WIDTH_COST = 1.4, 2.0
 # A piece whose ink spans less than SOLID of its strokes' widths is a solid blob, not a digit
 # (pictures.widths_spanned): a dot, a blot, a filled disc or square. MNIST has none, and the
