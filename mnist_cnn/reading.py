@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image
 
 from mnist_cnn import novelty
-from mnist_cnn.digits import Halves
+from mnist_cnn.digits import TALL, Halves
 from mnist_cnn.pictures import Digit, closed_loops, cut_apart, read_digits, widths_spanned
 
 NOT_A_DIGIT = "not a digit"
@@ -329,6 +329,8 @@ def judge(pieces: list[Piece]) -> list[Piece]:
     ]
     if not alone and mostly_strange(judged):  # a word, not a number
         return [replace(p, is_digit=False) for p in judged]
+    if not alone:
+        judged = without_its_unit(judged)
     lone = next(p for p in pieces if not p.digit.mark) if alone else None
     if lone is None or not lone.cuts or any(p.is_digit for p in judged):
         return judged
@@ -361,6 +363,29 @@ def mostly_strange(pieces: list[Piece]) -> bool:
     lettered = [p.letter_like > 0 for p in read]
     count = sum(lettered)
     return count >= max(2, WORD_SHARE * len(read)) and not all(lettered[-count:])
+
+
+def without_its_unit(pieces: list[Piece]) -> list[Piece]:
+    """A number's judged pieces, the letters of a unit written after its digits (12cm) no digits:
+    where the line's last piece is shaped like a letter (and so no digit), the pieces before it
+    less than TALL of the height of the line's digits (a c read as a 6), back to the first taller
+    one, and leaving at least one digit before them. A unit's short letters pass for digits in a
+    number's looser limits; its last, an m or a g, seldom does."""
+    read = [p for p in pieces if not p.digit.mark]
+    last = read[-1]
+    if last.is_digit or last.letter_like <= 0:
+        return pieces
+    line = [p for p in read if p.digit.line == last.digit.line]
+    digits = [p for p in line if p.is_digit]
+    if len(digits) < 2:
+        return pieces
+    short = TALL * float(np.median([height(p) for p in digits]))
+    unit: list[Piece] = []
+    for p in reversed(line[:-1]):
+        if height(p) >= short or p is digits[0]:
+            break
+        unit.append(p)
+    return [replace(p, is_digit=False) if any(p is q for q in unit) else p for p in pieces]
 
 
 def best_stretches(piece: Piece, width: float | None = None) -> list[Piece]:

@@ -789,3 +789,21 @@ def test_a_line_with_two_letter_shaped_pieces_among_digits_is_a_word_not_a_numbe
     assert not any(p.is_digit for p in reading.judge(on_a_line(letter, digit, digit, letter, digit))), "Paris"
     assert all(p.is_digit for p in reading.judge(on_a_line(digit, digit, digit, letter, letter))), "100cm: a unit"
     assert all(p.is_digit for p in reading.judge(on_a_line(digit, letter, digit, digit, digit))), "one odd digit"
+
+
+def test_the_short_letters_of_a_unit_after_a_number_are_no_digits():
+    digit, unit_end = DIGIT_IN_A_LINE, replace(piece(1.5, 0.95), letter_like=2.0)  # an m: no digit even in a number
+
+    def short(pieces: list[reading.Piece], k: int) -> list[reading.Piece]:
+        """The pieces, the k-th only 6 of the line's 10 pixels tall."""
+        left, _, right, bottom = pieces[k].digit.box
+        shorter = replace(pieces[k], digit=replace(pieces[k].digit, box=(left, 4, right, bottom)))
+        return [*pieces[:k], shorter, *pieces[k + 1 :]]
+
+    twelve_cm = short(on_a_line(digit, digit, digit, unit_end), 2)  # its c read as a digit, surely
+    assert [p.is_digit for p in reading.judge(twelve_cm)] == [True, True, False, False]
+    assert [p.is_digit for p in reading.judge(on_a_line(digit, digit, digit, unit_end))] == [True, True, True, False]
+    five_cm = short(on_a_line(digit, digit, unit_end), 1)
+    assert [p.is_digit for p in reading.judge(five_cm)] == [True, False, False], "the number's one digit stays"
+    small_digit = short(on_a_line(digit, digit, digit, digit), 2)  # no letter after it: a digit written small
+    assert all(p.is_digit for p in reading.judge(small_digit))
