@@ -367,14 +367,14 @@ def mostly_strange(pieces: list[Piece]) -> bool:
 
 def without_its_unit(pieces: list[Piece]) -> list[Piece]:
     """A number's judged pieces, the letters of a unit written after its digits (12cm) no digits:
-    where the line's last piece is shaped like a letter (and so no digit), the pieces before it
-    less than TALL of the height of the line's digits (a c read as a 6), back to the first taller
-    one, and leaving at least one digit before them. A unit's short letters pass for digits in a
-    number's looser limits; its last, an m or a g, seldom does."""
+    where the last piece (of the last line) is shaped like a letter, and so no digit, the pieces
+    of its line before it less than TALL of the height of the line's digits (a c read as a 6),
+    back to the first taller one, and leaving at least one digit before them. A unit's short
+    letters pass for digits in a number's looser limits; its last, an m or a g, seldom does."""
     read = [p for p in pieces if not p.digit.mark]
-    last = read[-1]
-    if last.is_digit or last.letter_like <= 0:
+    if not read or read[-1].is_digit or read[-1].letter_like <= 0:
         return pieces
+    last = read[-1]
     line = [p for p in read if p.digit.line == last.digit.line]
     digits = [p for p in line if p.is_digit]
     if len(digits) < 2:
