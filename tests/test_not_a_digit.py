@@ -807,3 +807,5 @@ def test_the_short_letters_of_a_unit_after_a_number_are_no_digits():
     assert [p.is_digit for p in reading.judge(five_cm)] == [True, False, False], "the number's one digit stays"
     small_digit = short(on_a_line(digit, digit, digit, digit), 2)  # no letter after it: a digit written small
     assert all(p.is_digit for p in reading.judge(small_digit))
+    marks_only = [replace(p, digit=replace(p.digit, mark=True)) for p in on_a_line(digit, unit_end)]
+    assert not any(p.is_digit for p in reading.judge(marks_only)), "no piece but marks: nothing to read, no error"
