@@ -167,6 +167,12 @@ class Piece:
         a detector (letter_like -inf)."""
         return -np.inf < self.letter_like < -novelty.DIGIT_SHAPED
 
+    @property
+    def letter_shaped(self) -> bool:
+        """Whether the letter detector, alone, finds it shaped like a letter or a symbol rather than
+        a digit (above its threshold: is_digit's bar for a lone piece)."""
+        return self.letter_like > 0
+
 
 class Reader:
     """The network with given weights and, when saved beside them, its digit stats."""
@@ -360,7 +366,7 @@ def mostly_strange(pieces: list[Piece]) -> bool:
     read = [p for p in pieces if not p.digit.mark]
     if sum(not is_digit(p, ALONE) for p in read) > len(read) / 2:
         return True
-    lettered = [p.letter_like > 0 for p in read]
+    lettered = [p.letter_shaped for p in read]
     count = sum(lettered)
     return count >= max(2, WORD_SHARE * len(read)) and not all(lettered[-count:])
 
@@ -372,7 +378,7 @@ def without_its_unit(pieces: list[Piece]) -> list[Piece]:
     back to the first taller one, and leaving at least one digit before them. A unit's short
     letters pass for digits in a number's looser limits; its last, an m or a g, seldom does."""
     read = [p for p in pieces if not p.digit.mark]
-    if not read or read[-1].is_digit or read[-1].letter_like <= 0:
+    if not read or read[-1].is_digit or not read[-1].letter_shaped:
         return pieces
     last = read[-1]
     line = [p for p in read if p.digit.line == last.digit.line]
@@ -385,7 +391,8 @@ def without_its_unit(pieces: list[Piece]) -> list[Piece]:
         if height(p) >= short or p is digits[0]:
             break
         unit.append(p)
-    return [replace(p, is_digit=False) if any(p is q for q in unit) else p for p in pieces]
+    left_out = {id(p) for p in unit}
+    return [replace(p, is_digit=False) if id(p) in left_out else p for p in pieces]
 
 
 def best_stretches(piece: Piece, width: float | None = None) -> list[Piece]:
