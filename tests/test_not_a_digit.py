@@ -461,6 +461,26 @@ def test_a_lone_piece_far_out_is_a_digit_where_the_letter_detector_is_sure_it_is
     assert not reading.judge([far_out])[0].is_digit
 
 
+def test_a_lone_piece_may_lie_further_out_the_surer_the_letter_detector_is_that_it_is_a_digit():
+    # A 1 with a foot or a crossed 7, unlike MNIST's, lies just past the threshold, its shape a digit's.
+    just_past = piece(1.15, 0.95)
+    assert reading.judge([replace(just_past, letter_like=-1.2)])[0].is_digit
+    assert not reading.judge([replace(just_past, letter_like=-0.1)])[0].is_digit
+    within = piece(0.85, 0.95)
+    assert not reading.judge([replace(within, letter_like=-0.1)])[0].is_digit, "the detector doubts it"
+    assert reading.judge([within])[0].is_digit, "without a detector the distance alone judges"
+
+
+def test_only_a_pictures_one_digit_lies_further_out_for_the_letter_detectors_word():
+    digit_like = replace(piece(1.15, 0.95, (0, 0, 40, 20)), letter_like=-1.2)
+    halves = (piece(0.4, 0.98, (0, 0, 20, 20)), piece(0.5, 0.97, (20, 0, 40, 20)))
+    # two digits that touch (a 34), read as one odd digit: still two
+    assert len(reading.judge([replace(digit_like, halves=halves)])) == 2
+    beside = piece(0.3, 0.99, (50, 0, 60, 20))
+    doubted = replace(piece(0.85, 0.95), letter_like=-0.1)
+    assert reading.judge([doubted, beside])[0].is_digit, "in a number, its limit stays"
+
+
 def test_a_lone_piece_far_out_that_the_network_reads_at_worse_than_even_odds_is_no_digit_however_digit_shaped():
     check_mark = replace(piece(1.6, 0.34), letter_like=-2 * novelty.DIGIT_SHAPED)  # read as a 1 at 34%
     assert not reading.judge([check_mark])[0].is_digit
