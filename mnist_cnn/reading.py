@@ -329,11 +329,10 @@ def judge(pieces: list[Piece]) -> list[Piece]:
     """The pieces of one picture, each marked a digit or not: a lone piece beyond its threshold (a
     picture's one_digit, beyond it swayed) is not a digit, in a number one beyond IN_NUMBER times
     it (or, if SMALL beside the digits of its line, its threshold), unless the network is
-    CONFIDENT of it. A mark beside the digits
-    (pictures.Digit.mark: a dash, a dot) is never one. A lone piece that is no digit, where its
-    ways to cut it into digits that touch were read (read_pictures), is read as best_cut's way.
-    A number that reads as a word (mostly_strange: most of its pieces no digit alone, or letters
-    among its digits) is no digit at all.
+    CONFIDENT of it. A mark beside the digits (pictures.Digit.mark: a dash, a dot) is never one.
+    A lone piece that is no digit, where its ways to cut it into digits that touch were read
+    (read_pictures), is read as best_cut's way. A number that reads as a word (mostly_strange:
+    most of its pieces no digit alone, or letters among its digits) is no digit at all.
     A group of digits that touch is first read as the digits best_stretches chooses of it."""
     width = digits_width(pieces)
     single = one_digit(pieces)
