@@ -144,6 +144,16 @@ def test_a_picture_is_read_turned_level_only_where_the_network_reads_its_digits_
     assert reading.read_better(reading.judge(three_far), reading.judge(two_sure)) == reading.judge(three_far)
 
 
+def test_a_tilted_number_read_as_one_digit_as_it_lies_is_read_turned_where_each_digit_reads_better():
+    three = [piece(0.35, 0.99, (k * 20, 0, k * 20 + 10, 10)) for k in range(3)]
+    one_within = [piece(0.6, 0.99)]  # a 352 at a tilt, one group as it lies: an 8, within the threshold
+    assert reading.reading_score(reading.judge(three)) < reading.reading_score(reading.judge(one_within))
+    assert reading.read_better(reading.judge(one_within), reading.judge(three)) == reading.judge(three)
+    two = [piece(0.3, 0.99), piece(0.3, 0.99, (20, 0, 30, 10))]  # a 64 at a tilt, read as it lies...
+    cut = [piece(0.2, 0.99, (k * 20, 0, k * 20 + 10, 10)) for k in range(3)]  # ...and turned, its 6 cut in two
+    assert reading.read_better(reading.judge(two), reading.judge(cut)) == reading.judge(two), "64, not 104"
+
+
 def test_digits_that_touch_are_read_as_the_stretches_the_network_reads_best_side_by_side():
     two = (0, 1, part(1, 0)), (1, 2, part(0, 20))
     whole_far_out = (0, 2, part(8, 0, novelty_=1.8, width=40))  # two digits read as one: far out
