@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 
-from mnist_cnn import figures, novelty, reading
+from mnist_cnn import figures, formats, novelty, reading
 from mnist_cnn.batches import find_images, prepared_chunks, quiet_pillow
 from mnist_cnn.errors import UserError, run_script
 from mnist_cnn.storage import DEFAULT_WEIGHTS, WriteError, check_writable
@@ -152,12 +152,12 @@ def main(argv: list[str] | None = None) -> int:
             if keep_pictures:  # the figure shows why: a batch of the network per piece, so only then
                 pieces = [reader.why(p) for p in pieces]
             if not any(p.is_digit for p in pieces):  # like a picture that could not be read; its figure still shows why
-                report_error(f"{path}: {reading.NOT_A_DIGIT}", args.json, path)
+                report_error(f"{path}: {formats.NOT_A_DIGIT}", args.json, path)
                 failed = True
             elif args.json:
-                print(json.dumps(reading.json_record(path, pieces)), flush=True)
+                print(json.dumps(formats.json_record(path, pieces)), flush=True)
             else:
-                text = reading.format_reading(pieces, args.top)
+                text = formats.format_reading(pieces, args.top)
                 print(text if single else f"{path}: {text}")
             draw = partial(figures.draw_prediction, path=path, picture=picture, pieces=pieces)
             if args.preview is not None and unwritten is None:

@@ -18,7 +18,8 @@ stay fast:
     digits.py    the digits of a number: pieces of ink grouped, line by line, left to right, touching ones split
     novelty.py   not a digit: how far the network's view of a piece lies from every digit's, how like a letter
     outliers.py  printed letters and digits, MNIST's on paper, as predict.py reads them: for the letter detector
-    reading.py   each piece read (TensorFlow, when a Reader is made): a digit or not; the text and JSON
+    reading.py   each piece read (TensorFlow, when a Reader is made): a digit or not, which digit
+    formats.py   a picture's reading said: its text and its JSON
     batches.py   many files found and prepared chunk by chunk, in worker processes
     figures.py   the training plot and its mistakes, the prediction figure, opening a window
     pad.py       the drawing pad of predict.py --draw: strokes read as they are written

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from mnist_cnn import figures, reading
+from mnist_cnn import figures, formats, reading
 from mnist_cnn.errors import UserError
 from mnist_cnn.storage import atomic_path
 
@@ -114,7 +114,7 @@ class Pad:
         except UserError:  # an empty canvas, or strokes too faint to be ink
             self.show_reading([])
             return
-        self.say(reading.format_reading(pieces))
+        self.say(formats.format_reading(pieces))
         self.show_reading(pieces)
 
     def show_reading(self, pieces: list[reading.Piece]) -> None:
@@ -130,7 +130,7 @@ class Pad:
             why = None if any(p.why is None for p in pieces) else np.concatenate([p.why for p in pieces], axis=1)
             figures.draw_seen(self.seen, images, "what the network sees (28x28)", why)
             least = min(pieces, key=lambda p: (p.is_digit, p.probabilities.max()))
-            figures.draw_bars(self.bars, least, reading.format_reading(pieces) if len(pieces) > 1 else "")
+            figures.draw_bars(self.bars, least, formats.format_reading(pieces) if len(pieces) > 1 else "")
         self.fig.canvas.draw_idle()
 
     def save(self) -> None:

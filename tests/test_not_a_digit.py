@@ -12,7 +12,7 @@ from conftest import assert_one_line_error, run_script
 from PIL import Image, ImageDraw
 
 import predict
-from mnist_cnn import novelty, outliers, pictures, reading
+from mnist_cnn import formats, novelty, outliers, pictures, reading
 from mnist_cnn.digits import Halves
 from mnist_cnn.pictures import Digit, GroupInk
 
@@ -35,7 +35,7 @@ def test_a_mark_beside_a_digit_is_never_a_digit_nor_makes_the_digit_one_of_a_num
     mark = replace(mark, digit=replace(mark.digit, mark=True))  # a minus sign read as a sure 1
     judged = reading.judge([digit, mark])
     assert [p.is_digit for p in judged] == [False, False], "the 7 is judged alone, by a lone piece's limit"
-    assert reading.format_reading(reading.judge([piece(0.5, 0.9), mark])).endswith("; 1 mark left out, not a digit")
+    assert formats.format_reading(reading.judge([piece(0.5, 0.9), mark])).endswith("; 1 mark left out, not a digit")
 
 
 def test_a_mark_is_drawn_as_a_mark_left_out_not_as_the_digit_it_is_closest_to():
@@ -60,7 +60,7 @@ def test_a_lone_digit_with_a_mark_beside_it_is_read_alone_where_whole_it_is_no_d
         ((15, 0, 40, 20), True),
         ((0, 0, 10, 10), False),
     ]
-    assert reading.format_reading(reading.judge([marked])) == "3 (95.0%); 1 mark left out, not a digit"
+    assert formats.format_reading(reading.judge([marked])) == "3 (95.0%); 1 mark left out, not a digit"
     whole = replace(marked, novelty=0.7)  # a 4 whose bar broke off: a digit whole, and read whole
     assert [(p.digit.box, p.is_digit) for p in reading.judge([whole])] == [((0, 0, 40, 20), True)]
     read_past = replace(marked, novelty=0.9, halves=(piece(0.3, 0.99, (15, 0, 40, 20)), mark))  # "-7" read as 7
@@ -165,9 +165,9 @@ def test_digits_that_touch_are_read_as_the_stretches_the_network_reads_best_side
     ]
     wide_zero = (0, 2, part(0, 0, novelty_=0.3, width=40))  # one wide digit, its halves read less surely
     unsure_halves = (0, 1, part(1, 0, confidence=0.8)), (1, 2, part(1, 20, confidence=0.9))
-    assert reading.number_text(reading.judge([piece(0.2, 0.99), touching(*unsure_halves, wide_zero)])) == "30"
+    assert formats.number_text(reading.judge([piece(0.2, 0.99), touching(*unsure_halves, wide_zero)])) == "30"
     sure_halves = (0, 1, part(6, 0, novelty_=0.4)), (1, 2, part(7, 20, novelty_=0.4))
-    assert reading.number_text(reading.judge([piece(0.2, 0.99), touching(*sure_halves, wide_zero)])) == "30", (
+    assert formats.number_text(reading.judge([piece(0.2, 0.99), touching(*sure_halves, wide_zero)])) == "30", (
         "as sure and as near as the whole: one digit, not two"
     )
     strokes = (0, 1, part(1, 0)), (1, 2, part(1, 20)), whole_far_out  # an n's two strokes, read best as 11
@@ -186,11 +186,11 @@ def test_a_stretch_much_wider_than_the_numbers_other_digits_is_read_as_the_digit
         return touching(*two, (0, 2, part(4, 0, confidence=0.999, novelty_=0.8, width=width)))
 
     eights = [part(8, -60), part(8, -30)]  # 20 pixels wide
-    assert reading.number_text(reading.judge([*eights, three_four(40)])) == "8834"
-    assert reading.number_text(reading.judge([eights[1], three_four(40)])) == "84", "one 8: no measure"
+    assert formats.number_text(reading.judge([*eights, three_four(40)])) == "8834"
+    assert formats.number_text(reading.judge([eights[1], three_four(40)])) == "84", "one 8: no measure"
     ones = [part(1, -60, width=6), part(1, -30, width=6)]  # a 1 is narrow however wide the writer's digits
-    assert reading.number_text(reading.judge([*ones, three_four(40)])) == "114"
-    assert reading.number_text(reading.judge([*eights, three_four(26)])) == "884", "a wide 4 is one"
+    assert formats.number_text(reading.judge([*ones, three_four(40)])) == "114"
+    assert formats.number_text(reading.judge([*eights, three_four(26)])) == "884", "a wide 4 is one"
 
 
 def test_a_1_pressed_against_a_digit_is_two_only_where_the_network_is_sure_of_both():
@@ -260,7 +260,7 @@ def test_a_lone_group_that_is_no_digit_is_read_as_the_digits_it_is_cut_into_wher
         (0, (20, 0, 40, 20), True),
         (0, (40, 0, 60, 20), True),
     ]
-    assert reading.format_reading(judged) == "100 (99.0%)"
+    assert formats.format_reading(judged) == "100 (99.0%)"
     assert [p.is_digit for p in reading.judge([lone_group(unsure)])] == [False], "no sure way: not a digit"
 
 
@@ -273,7 +273,7 @@ def test_a_lone_group_is_cut_into_fewer_sure_digits_rather_than_more_a_little_su
     # The halves of a 0 may read 1 and 1 more surely than the 0 itself.
     ten = (part(1, 0), part(0, 20, confidence=0.95, width=40))
     one_and_ones = (part(1, 0, confidence=0.999), part(1, 20, confidence=0.999), part(7, 40, confidence=0.999))
-    assert reading.number_text(reading.judge([lone_group(ten, one_and_ones)])) == "10"
+    assert formats.number_text(reading.judge([lone_group(ten, one_and_ones)])) == "10"
 
 
 @pytest.mark.parametrize(
@@ -323,7 +323,7 @@ def test_a_second_look_is_taken_only_at_one_wide_group_read_as_no_digit_that_may
     monkeypatch.setattr(reading, "cut_apart", cut_apart)
     reader = Reader()
     looked_at_again, not_again = reading.read_pictures(reader, [[wide.digit], [narrow.digit]])
-    assert reading.number_text(looked_at_again) == "10"
+    assert formats.number_text(looked_at_again) == "10"
     assert not_again[0].digit.box == (0, 0, 30, 40) and not not_again[0].is_digit
     assert reader.passes == [2, 1], "every picture in one pass of the network, the second looks in one more"
     assert looks == [wide.digit], "cut apart only for the wide group"
@@ -670,16 +670,16 @@ def test_in_a_number_a_piece_much_smaller_than_the_digits_beside_it_is_judged_as
 
 
 def test_text_counts_the_marks_left_out_of_a_number():
-    assert reading.format_reading(reading.judge([piece(2.0, 0.9)])) == "not a digit"
+    assert formats.format_reading(reading.judge([piece(2.0, 0.9)])) == "not a digit"
     number = reading.judge([piece(0.1, 0.99), piece(3.0, 0.5), piece(0.2, 0.97)])
-    assert reading.format_reading(number) == "33 (97.0%); 1 mark left out, not a digit"
+    assert formats.format_reading(number) == "33 (97.0%); 1 mark left out, not a digit"
 
 
 def test_json_lists_the_boxes_of_marks_left_out_of_a_number():
-    record = reading.json_record("n.png", reading.judge([piece(0.2, 0.9), piece(3.0, 0.5, (5, 6, 50, 60))]))
+    record = formats.json_record("n.png", reading.judge([piece(0.2, 0.9), piece(3.0, 0.5, (5, 6, 50, 60))]))
     assert record["number"] == "3" and len(record["digits"]) == 1 and record["digit"] == 3
     assert record["left_out"] == [{"box": [5, 6, 50, 60]}]
-    assert reading.json_record("seven.png", reading.judge([piece(0.2, 0.9)]))["left_out"] == []
+    assert formats.json_record("seven.png", reading.judge([piece(0.2, 0.9)]))["left_out"] == []
 
 
 def test_training_saves_the_digit_stats_beside_the_weights(trained_run):
