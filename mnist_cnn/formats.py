@@ -36,7 +36,7 @@ def format_reading(pieces: list[Piece], k: int = 1) -> str:
     if len(digits) == 1:
         text = format_top(digits[0].probabilities, k)
     else:
-        text = number_text(digits) + f" ({min(p.probabilities.max() for p in digits):.1%})"
+        text = number_text(digits) + f" ({min(p.confidence for p in digits):.1%})"
         if k > 1:
             text += ": " + " | ".join(format_top(p.probabilities, k) for p in digits)
     left_out = len(pieces) - len(digits)
@@ -54,7 +54,7 @@ def json_record(path: Path, pieces: list[Piece]) -> dict:
     def entry(p: Piece) -> dict:
         return {
             "digit": p.answer,
-            "confidence": float(p.probabilities.max()),
+            "confidence": p.confidence,
             "box": list(p.digit.box),
             "line": p.digit.line,
             "probabilities": p.probabilities.round(6).tolist(),

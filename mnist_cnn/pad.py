@@ -129,7 +129,7 @@ class Pad:
             images = np.concatenate([p.digit.image for p in pieces], axis=1)
             why = None if any(p.why is None for p in pieces) else np.concatenate([p.why for p in pieces], axis=1)
             figures.draw_seen(self.seen, images, "what the network sees (28x28)", why)
-            least = min(pieces, key=lambda p: (p.is_digit, p.probabilities.max()))
+            least = min(pieces, key=lambda p: (p.is_digit, p.confidence))
             figures.draw_bars(self.bars, least, formats.format_reading(pieces) if len(pieces) > 1 else "")
         self.fig.canvas.draw_idle()
 

@@ -314,10 +314,15 @@ def count_digits(pieces: list[Piece]) -> int:
     return sum(p.is_digit for p in pieces)
 
 
+def unmarked(pieces: list[Piece]) -> list[Piece]:
+    """A picture's pieces less its marks (pictures.Digit.mark: a dash, a dot beside the digits)."""
+    return [p for p in pieces if not p.digit.mark]
+
+
 def reading_score(pieces: list[Piece]) -> float:
     """How well a picture's judged pieces read as digits: their scores (stretch_score) added up,
     marks left out; -inf where one is not a digit, or none is."""
-    digits = [p for p in pieces if not p.digit.mark]
+    digits = unmarked(pieces)
     if not digits or not all(p.is_digit for p in digits):
         return -np.inf
     return sum(stretch_score(p) for p in digits)
@@ -327,7 +332,7 @@ def worth_cutting(pieces: list[Piece]) -> bool:
     """Whether a picture's judged pieces are one group (besides marks) read as no digit, at least
     WIDE_ENOUGH times as wide as it is tall, that may be cut into digits (its Digit.ink kept):
     maybe a number whose digits all touch."""
-    groups = [p for p in pieces if not p.digit.mark]
+    groups = unmarked(pieces)
     if len(groups) != 1 or groups[0].is_digit or groups[0].digit.ink is None:
         return False
     left, top, right, bottom = groups[0].digit.box
@@ -346,7 +351,7 @@ def judge(pieces: list[Piece]) -> list[Piece]:
     width = digits_width(pieces)
     single = one_digit(pieces)
     pieces = [digit for p in pieces for digit in (best_stretches(p, width) if p.stretches else [p])]
-    alone = sum(not p.digit.mark for p in pieces) == 1
+    alone = len(unmarked(pieces)) == 1
     limit = ALONE if alone else IN_NUMBER
     chosen = [half for p in pieces for half in (p.halves if read_as_two(p, limit, alone) else [p])]
     judged = [
@@ -357,7 +362,7 @@ def judge(pieces: list[Piece]) -> list[Piece]:
         return [replace(p, is_digit=False) for p in judged]
     if not alone:
         judged = without_its_unit(judged)
-    lone = next(p for p in pieces if not p.digit.mark) if alone else None
+    lone = unmarked(pieces)[0] if alone else None
     if lone is None or not lone.cuts or any(p.is_digit for p in judged):
         return judged
     way = best_cut(lone)
@@ -383,7 +388,7 @@ def mostly_strange(pieces: list[Piece]) -> bool:
     sign between two digits. Counting there every piece that would be no digit alone, 59.9% /
     41.7%, but two of the fonts' tilted numbers were refused, their 0s turned level too far out.
     """
-    read = [p for p in pieces if not p.digit.mark]
+    read = unmarked(pieces)
     if sum(not is_digit(p, ALONE) for p in read) > len(read) / 2:
         return True
     lettered = [p.letter_shaped for p in read]
@@ -397,7 +402,7 @@ def without_its_unit(pieces: list[Piece]) -> list[Piece]:
     of its line before it less than TALL of the height of the line's digits (a c read as a 6),
     back to the first taller one, and leaving at least one digit before them. A unit's short
     letters pass for digits in a number's looser limits; its last, an m or a g, seldom does."""
-    read = [p for p in pieces if not p.digit.mark]
+    read = unmarked(pieces)
     if not read or read[-1].is_digit or not read[-1].letter_shaped:
         return pieces
     last = read[-1]
@@ -510,7 +515,7 @@ def piece_width(piece: Piece) -> int:
 def one_digit(pieces: list[Piece]) -> bool:
     """Whether a picture's pieces, marks left out, are one that cannot be digits touching: no
     halves, cuts nor stretches to read it as two or more."""
-    groups = [p for p in pieces if not p.digit.mark]
+    groups = unmarked(pieces)
     return len(groups) == 1 and not (groups[0].halves or groups[0].cuts or groups[0].stretches)
 
 
