@@ -22,7 +22,7 @@ from PIL import Image
 from realistic import preprocess_both_ways
 
 from mnist_cnn.pictures import Digit
-from mnist_cnn.reading import Reader, judge
+from mnist_cnn.reading import Piece, Reader, judge
 
 
 def read_labels(folder: Path) -> list[dict]:
@@ -53,7 +53,7 @@ def confusion_table(labels: np.ndarray, answers: np.ndarray) -> None:
         print(f"    {label:2d} " + "".join(f"{c:5d}" if c else "    ." for c in counts))
 
 
-def contact_sheet(path: Path, rows: list[dict], seen: np.ndarray, probabilities: np.ndarray, misread: np.ndarray):
+def contact_sheet(path: Path, rows: list[dict], seen: np.ndarray, pieces: list[Piece], misread: np.ndarray):
     """Every misread picture beside what the network saw, with the answer and the runner-up."""
     from matplotlib.figure import Figure
 
@@ -61,7 +61,7 @@ def contact_sheet(path: Path, rows: list[dict], seen: np.ndarray, probabilities:
     columns = 4
     fig = Figure(figsize=(columns * 3.2, max(1, -(-len(wrong) // columns)) * 1.7))
     for n, i in enumerate(wrong):
-        first, second = np.argsort(probabilities[i])[::-1][:2]
+        piece = pieces[i]
         picture_ax = fig.add_subplot(-(-len(wrong) // columns), 2 * columns, 2 * n + 1)
         seen_ax = fig.add_subplot(-(-len(wrong) // columns), 2 * columns, 2 * n + 2)
         with Image.open(rows[i]["path"]) as img:
@@ -70,7 +70,9 @@ def contact_sheet(path: Path, rows: list[dict], seen: np.ndarray, probabilities:
         seen_ax.imshow(seen[i][..., 0], cmap="gray", vmin=0, vmax=255)
         picture_ax.set_title(f"{rows[i]['kind']}: {rows[i]['label']}", fontsize=7)
         seen_ax.set_title(
-            f"{first} {probabilities[i][first]:.0%}, {second} {probabilities[i][second]:.0%}", fontsize=7, color="red"
+            f"{piece.answer} {piece.confidence:.0%}, {piece.runner_up} {piece.probabilities[piece.runner_up]:.0%}",
+            fontsize=7,
+            color="red",
         )
         for ax in (picture_ax, seen_ax):
             ax.set_xticks([])
@@ -94,9 +96,8 @@ def main() -> None:
     ours, naive = np.stack([b[0] for b in both]), np.stack([b[1] for b in both])
     reader = Reader(args.weights)
     pieces = [judge([piece])[0] for piece in reader.read([Digit(image, (0, 0, 0, 0)) for image in ours])]
-    probabilities = np.stack([piece.probabilities for piece in pieces])
     refused = np.array([not piece.is_digit for piece in pieces])
-    answers = np.argmax(probabilities, axis=1)
+    answers = np.array([piece.answer for piece in pieces])
     labels = np.array([row["label"] for row in rows])
     right = (answers == labels) & ~refused
     right_naive = np.argmax(reader.model.predict(naive, batch_size=256, verbose=0)[1], axis=1) == labels
@@ -115,14 +116,14 @@ def main() -> None:
     confusion_table(labels, answers)
     print("  misread:")
     for i in np.flatnonzero(~right):
-        first, second = np.argsort(probabilities[i])[::-1][:2]
-        verdict = f"not a digit (closest {first})" if refused[i] else f"read as {first}"
+        piece = pieces[i]
+        verdict = f"not a digit (closest {piece.answer})" if refused[i] else f"read as {piece.answer}"
         print(
-            f"    {rows[i]['file']} ({rows[i]['kind']}): {labels[i]} {verdict} ({probabilities[i][first]:.0%}),"
-            f" then {second} ({probabilities[i][second]:.0%})"
+            f"    {rows[i]['file']} ({rows[i]['kind']}): {labels[i]} {verdict} ({piece.confidence:.0%}),"
+            f" then {piece.runner_up} ({piece.probabilities[piece.runner_up]:.0%})"
         )
     if args.sheet:
-        contact_sheet(args.sheet, rows, ours, probabilities, ~right)
+        contact_sheet(args.sheet, rows, ours, pieces, ~right)
         print(f"  contact sheet of the misreads: {args.sheet}")
 
 

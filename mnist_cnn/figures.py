@@ -106,7 +106,7 @@ def draw_seen(ax, image: np.ndarray, title: str, why: np.ndarray | None = None, 
 
 
 def draw_bars(ax, piece, title: str, labels: bool = True) -> None:
-    """Ten bars, the most likely digit's in orange, titled with it and its probability, or with
+    """Ten bars, the answer's in orange, titled with it and its probability, or with
     'not a digit' and the closest digit when the piece is not one (a mark beside the digits: so)."""
     best, probabilities = piece.answer, piece.probabilities
     colors = [("tab:orange" if piece.is_digit else "tab:gray") if d == best else "tab:blue" for d in range(10)]
@@ -117,6 +117,8 @@ def draw_bars(ax, piece, title: str, labels: bool = True) -> None:
         ax.set_xlabel("digit")
         ax.set_ylabel("probability")
     answer = f"{best} ({probabilities[best]:.1%})" if piece.is_digit else f"not a digit (closest {best})"
+    if piece.is_digit and piece.read_as is not None:  # reading.read_by_its_loops: why not the tallest bar
+        answer += f", not {np.argmax(probabilities)}: {'no loop' if piece.loops == 0 else 'a loop'}"
     if piece.digit.mark:  # a dash or a point beside the digits: left out whatever the network makes of it
         answer = "a mark, left out"
     ax.set_title(f"{title + ': ' if title else ''}{answer}", fontsize=10)

@@ -11,10 +11,11 @@ from mnist_cnn.reading import Piece
 NOT_A_DIGIT = "not a digit"
 
 
-def format_top(probabilities: np.ndarray, k: int) -> str:
-    """'7 (98.6%)', or the k most likely digits: '7 (98.6%)  1 (0.9%)  2 (0.3%)'."""
-    order = np.argsort(probabilities)[::-1][:k]
-    return "  ".join(f"{digit} ({probabilities[digit]:.1%})" for digit in order)
+def format_top(piece: Piece, k: int) -> str:
+    """'7 (98.6%)', or with the k-1 next most likely digits: '7 (98.6%)  1 (0.9%)  2 (0.3%)'.
+    The answer comes first even where the network put another digit first (reading.read_by_its_loops)."""
+    order = [piece.answer, *(int(d) for d in np.argsort(piece.probabilities)[::-1] if d != piece.answer)]
+    return "  ".join(f"{digit} ({piece.probabilities[digit]:.1%})" for digit in order[:k])
 
 
 def number_text(digits: list[Piece]) -> str:
@@ -34,11 +35,11 @@ def format_reading(pieces: list[Piece], k: int = 1) -> str:
     if not digits:
         return NOT_A_DIGIT
     if len(digits) == 1:
-        text = format_top(digits[0].probabilities, k)
+        text = format_top(digits[0], k)
     else:
         text = number_text(digits) + f" ({min(p.confidence for p in digits):.1%})"
         if k > 1:
-            text += ": " + " | ".join(format_top(p.probabilities, k) for p in digits)
+            text += ": " + " | ".join(format_top(p, k) for p in digits)
     left_out = len(pieces) - len(digits)
     if left_out:
         text += f"; {left_out} mark{'s' if left_out > 1 else ''} left out, {NOT_A_DIGIT}"

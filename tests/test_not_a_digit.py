@@ -839,3 +839,28 @@ def test_the_short_letters_of_a_unit_after_a_number_are_no_digits():
     assert all(p.is_digit for p in reading.judge(small_digit))
     marks_only = [replace(p, digit=replace(p.digit, mark=True)) for p in on_a_line(digit, unit_end)]
     assert not any(p.is_digit for p in reading.judge(marks_only)), "no piece but marks: nothing to read, no error"
+
+
+def test_a_reading_its_loops_rule_out_gives_way_to_the_runner_up_they_fit():
+    probabilities = np.full(10, 0.002)
+    probabilities[9], probabilities[1] = 0.6, 0.384  # a European 1, its flag long: a 9 to MNIST's network
+    flagged = reading.Piece(Digit(np.zeros((28, 28, 1), np.float32), (0, 0, 10, 20)), probabilities, 0.5, loops=0)
+    [read] = reading.judge([flagged])
+    assert read.answer == 1 and formats.format_reading([read], 2) == "1 (38.4%)  9 (60.0%)"
+    record = formats.json_record("one.png", [read])
+    assert (record["digit"], record["confidence"]) == (1, pytest.approx(0.384))
+    from matplotlib.figure import Figure
+
+    from mnist_cnn import figures
+
+    ax = Figure().add_subplot()
+    figures.draw_bars(ax, read, "")
+    assert ax.get_title() == "1 (38.4%), not 9: no loop", "the bars say why the taller one is not the answer"
+    assert reading.judge([replace(flagged, loops=1)])[0].answer == 9, "a 9 that closes its loop stays a 9"
+    sure = replace(flagged, probabilities=np.where(np.arange(10) == 9, 0.95, 0.05 / 9))
+    assert reading.judge([sure])[0].answer == 9, "one the network is sure of stays a 9"
+    seven = replace(flagged, probabilities=probabilities[[0, 7, 2, 3, 4, 5, 6, 1, 8, 9]])
+    assert reading.judge([seven])[0].answer == 9, "a 9 whose runner-up is a 7 stays a 9"
+    six = replace(flagged, probabilities=probabilities[[0, 6, 2, 3, 4, 9, 1, 7, 8, 5]], loops=1)  # 5 first, 6 next
+    assert reading.judge([six])[0].answer == 6, "a 5 that closes a loop, a 6 next, is the 6"
+    assert reading.judge([replace(six, loops=0)])[0].answer == 5, "one that closes none stays a 5"
