@@ -4,8 +4,6 @@ the same as one JSON object per picture."""
 
 from pathlib import Path
 
-import numpy as np
-
 from mnist_cnn.reading import Piece
 
 NOT_A_DIGIT = "not a digit"
@@ -14,8 +12,7 @@ NOT_A_DIGIT = "not a digit"
 def format_top(piece: Piece, k: int) -> str:
     """'7 (98.6%)', or with the k-1 next most likely digits: '7 (98.6%)  1 (0.9%)  2 (0.3%)'.
     The answer comes first even where the network put another digit first (reading.read_by_its_loops)."""
-    order = [piece.answer, *(int(d) for d in np.argsort(piece.probabilities)[::-1] if d != piece.answer)]
-    return "  ".join(f"{digit} ({piece.probabilities[digit]:.1%})" for digit in order[:k])
+    return "  ".join(f"{digit} ({piece.probabilities[digit]:.1%})" for digit in piece.ranked[:k])
 
 
 def number_text(digits: list[Piece]) -> str:

@@ -183,9 +183,14 @@ class Piece:
         return float(self.probabilities[self.answer])
 
     @property
+    def ranked(self) -> list[int]:
+        """The ten digits, its answer first, then the others from the likeliest down."""
+        return [self.answer, *(int(d) for d in np.argsort(self.probabilities)[::-1] if d != self.answer)]
+
+    @property
     def runner_up(self) -> int:
         """The likeliest digit other than its answer."""
-        return next(int(d) for d in np.argsort(self.probabilities)[::-1] if d != self.answer)
+        return self.ranked[1]
 
     @property
     def digit_shaped(self) -> bool:
