@@ -374,9 +374,9 @@ def read_by_its_loops(piece: Piece) -> Piece:
     for a 9 without its loop); a 5 that closes one, a 6 next (a 6 whose top the network took for a
     5's). No other pair paid: a 9 and a 4 may both close a loop; a 9 with no loop, a 3 next, was
     more often a 3, but read no more numbers and cost MNIST test 1 to 3 of its 9s."""
-    ruled_out = (piece.answer, piece.runner_up) == (9, 1) and piece.loops == 0
-    ruled_out |= (piece.answer, piece.runner_up) == (5, 6) and piece.loops > 0
-    return replace(piece, read_as=piece.runner_up) if ruled_out and piece.confidence < LOOPS_SAY else piece
+    pair = tuple(piece.ranked[:2])
+    ruled_out = (pair == (9, 1) and piece.loops == 0) or (pair == (5, 6) and piece.loops > 0)
+    return replace(piece, read_as=pair[1]) if ruled_out and piece.confidence < LOOPS_SAY else piece
 
 
 def verdicts(pieces: list[Piece]) -> list[Piece]:
