@@ -36,12 +36,13 @@ from mnist_cnn.digits import (
     PAIR_ELONGATED,
     Halves,
     Place,
+    cut_lines,
     find_digits,
     holds_a_level_number,
     label_pieces,
     pieces_enough_to_turn,
     pieces_tilt,
-    places_between,
+    place_within,
     ways_to_cut,
     writing_tilt,
 )
@@ -471,12 +472,14 @@ def cut_apart(digit: Digit) -> Digit:
     the Digit's pixels."""
     kept = digit.ink
     ink = kept.pixels.astype(np.float32)
+    edges = sorted({c for _, _, a, b in kept.stretches for c in (a, b)})
+    lines = dict(zip(edges, cut_lines(kept.own, edges), strict=True))
 
-    def part(left: int, right: int) -> Digit:
-        place = place_of_columns(kept.own, left, right)
+    def part(place: Place) -> Digit:
         return read_place(ink, place, kept.threshold).moved(*kept.origin).scaled(*kept.scale)
 
-    return replace(digit, cuts=tuple((i, j, part(a, b)) for i, j, a, b in kept.stretches))
+    places = [(i, j, place_within(kept.own, lines[a], lines[b])) for i, j, a, b in kept.stretches]
+    return replace(digit, cuts=tuple((i, j, part(place)) for i, j, place in places if place is not None))
 
 
 def ink_in_its_loops(pieces: np.ndarray, mass: np.ndarray, box: tuple[int, int, int, int]) -> float:
@@ -526,12 +529,6 @@ def own_ink(pieces: np.ndarray, box: tuple[int, int, int, int], marks: list[Plac
     inside = pieces[top:bottom, left:right]
     theirs = [pieces[slice(*mark.box[:2]), slice(*mark.box[2:])][mark.own] for mark in marks]
     return (inside > 0) & ~np.isin(inside, np.concatenate(theirs)) if theirs else inside > 0
-
-
-def place_of_columns(own: np.ndarray, left: int, right: int) -> Place:
-    """The Place of the pixels `own` between two columns."""
-    [place] = places_between(own, [left, right])
-    return place
 
 
 def read_place(ink: np.ndarray, place: Place, threshold: float) -> Digit:

@@ -11,7 +11,7 @@ from PIL import Image, ImageDraw
 import predict
 from mnist_cnn import pictures
 from mnist_cnn.batches import prepare
-from mnist_cnn.digits import PAIR_ELONGATED, STRETCH, Halves, pieces_tilt, writing_tilt
+from mnist_cnn.digits import PAIR_ELONGATED, STRETCH, Halves, pieces_tilt, places_between, writing_tilt
 
 SEVEN = [(0.2, 0.15), (0.85, 0.15), (0.4, 0.9)]
 ONE = [(0.5, 0.1), (0.5, 0.9)]
@@ -140,6 +140,28 @@ def test_letters_shorter_than_the_digits_beside_them_are_not_kept_as_digits_that
     assert letter.stretches is None and letter.box[0] > two.box[2]
     taller = write([[ONE], [SEVEN], [[(x, 2 * y - 0.9) for x, y in stroke] for stroke in m]], gap=20)
     assert pictures.read_digits(taller)[-1].stretches is not None, "as tall as the digits: maybe digits"
+
+
+def test_two_digits_that_touch_leaning_into_each_other_are_parted_along_the_gap_not_down_a_column():
+    # Two strokes slanted like a hand's, 10 pixels apart and joined at mid height: every column
+    # between them crosses the top of one or the foot of the other, so only a way that leans with
+    # the gap parts them, crossing the join alone.
+    own = np.zeros((120, 80), bool)
+    rows = np.arange(120)
+    first = 20 + np.round(0.12 * (119 - rows)).astype(int)  # its left edge, row by row
+    for row, left in zip(rows, first, strict=True):
+        own[row, left : left + 6] = own[row, left + 16 : left + 22] = True
+    own[58:62, first[60] : first[60] + 22] = True
+    columns = np.arange(80)
+    left_stroke, right_stroke = own & (columns < first[:, None] + 6), own & (columns >= first[:, None] + 16)
+    whole = places_between(own, [first.min(), first.max() + 22])[0]
+    first_part, second_part = places_between(own, [first.min(), 38, first.max() + 22])
+    for part, stroke, other in ((first_part, left_stroke, right_stroke), (second_part, right_stroke, left_stroke)):
+        top, bottom, left, right = part.box
+        mine = np.zeros_like(own)
+        mine[top:bottom, left:right] = part.own
+        assert (mine & stroke).sum() == stroke.sum() and not (mine & other).any()
+    assert whole.own.sum() == own.sum()
 
 
 def test_two_digits_that_touch_and_overlap_in_a_number_are_kept_both_ways_as_narrow():
