@@ -681,21 +681,23 @@ def cut_lines(own: np.ndarray, cuts: list[int], sway: float = CUT_SWAY) -> list[
     ways = inked.shape[2]
     entering = np.stack([inked * (1.0 + height * ~above[:, :, 1 + s : 1 + s + ways]) + nearest for s in (-1, 0, 1)])
     entering[0, :, :, 0] = entering[2, :, :, -1] = np.inf  # no way leaves the band
-    total = entering[1, 0]
-    came = np.empty((3, *total.shape))
-    before = np.full((len(inside), ways + 2), np.inf)
+    before = np.full((len(inside), ways + 2), np.inf)  # the cost of each way so far, a way either side
+    total = before[:, 1:-1]
+    total[:] = entering[1, 0]
+    # The three ways each way may come from, as a view of `before`: (from, cuts, ways).
+    froms = np.lib.stride_tricks.sliding_window_view(before, ways, axis=1).transpose(1, 0, 2)
+    came = np.empty(froms.shape)
     step = np.zeros(inked.shape, np.int8)
     for row in range(1, height):
-        before[:, 1:-1] = total
-        for s in range(3):
-            np.add(before[:, s : s + ways], entering[s, row], out=came[s])
-        step[row] = np.argmin(came, axis=0) - 1
-        total = came.min(axis=0)
+        np.add(froms, entering[:, row], out=came)
+        step[row] = came.argmin(axis=0)
+        came.min(axis=0, out=total)
+    step -= 1
     way = np.argmin(total, axis=1)  # each cut's cheapest way at the foot, followed back up
-    chosen = np.empty((len(inside), height), np.int64)
+    chosen, every = np.empty((len(inside), height), np.int64), np.arange(len(inside))
     for row in range(height - 1, -1, -1):
         chosen[:, row] = way
-        way = way + step[row, np.arange(len(inside)), way]
+        way = way + step[row, every, way]
     for n, k in enumerate(inside):
         lines[k] = columns[n, chosen[n]]
     return lines
