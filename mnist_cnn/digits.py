@@ -5,7 +5,8 @@ the pen skipped); pieces too small to be a digit beside the others (a dash, a de
 a comma hanging between two, are marks, left out and said so (dust away from them is nothing);
 a group in a number as wide as a wide digit, or a lone one as wide as two, is digits that touch
 or one wide digit: it is kept as every stretch between the columns where its ink is thinnest
-(stretches_of), for the network to choose its digits among (reading.best_stretches). Narrower
+(stretches_of), each cut leaning with the gap between two digits that lean into each other
+(cut_lines), for the network to choose its digits among (reading.best_stretches). Narrower
 groups that may be two are kept both ways, one digit and two (reading.judge), as is one with a
 1 pressed against its digit's side.
 One group is one digit: pictures.py then reads it exactly as a single digit; the stretches that
