@@ -673,20 +673,27 @@ def cut_lines(own: np.ndarray, cuts: list[int], sway: float = CUT_SWAY) -> list[
         return lines
     offsets = np.arange(-reach, reach + 1)
     columns = np.clip(np.array([cuts[k] for k in inside])[:, None] + offsets, cols[0] + 1, cols[-1])  # (cuts, ways)
-    inked = own[:, columns]  # (rows, cuts, ways)
-    # As cut_places weighs columns: each stroke crossed (ink entered from the paper) costs the
-    # group's height, then each pixel of ink; of equal ways, the nearest the column. A way goes
-    # down a row to the column left of it, the same or right (from, -1 to 1).
+    chosen = cheapest_ways(own[:, columns], 1e-3 * np.abs(offsets) / reach)
+    for n, k in enumerate(inside):
+        lines[k] = columns[n, chosen[n]]
+    return lines
+
+
+def cheapest_ways(inked: np.ndarray, nearest: np.ndarray) -> np.ndarray:
+    """For each cut, the way down its band of columns (`inked`: rows, cuts, ways) that crosses
+    the fewest strokes, then the least ink, then adds up the least of `nearest` (each column's
+    cost for leaving the cut's own), moving a column a row at most: the band's column for each
+    row (cuts, rows). As cut_places weighs columns, a stroke crossed (ink entered from the paper)
+    costs the band's height, each pixel of ink 1. Dynamic programming, all the cuts at once."""
+    height, cuts, ways = inked.shape
     above = np.pad(inked, ((1, 0), (0, 0), (1, 1)))[:-1]  # the row above, a way either side
-    nearest = 1e-3 * np.abs(offsets) / reach
-    ways = inked.shape[2]
+    # What going down to each way costs, coming from the way left of it, the same or right of it.
     entering = np.stack([inked * (1.0 + height * ~above[:, :, 1 + s : 1 + s + ways]) + nearest for s in (-1, 0, 1)])
     entering[0, :, :, 0] = entering[2, :, :, -1] = np.inf  # no way leaves the band
-    before = np.full((len(inside), ways + 2), np.inf)  # the cost of each way so far, a way either side
+    before = np.full((cuts, ways + 2), np.inf)  # the cost of each way so far, a way either side
     total = before[:, 1:-1]
     total[:] = entering[1, 0]
-    # The three ways each way may come from, as a view of `before`: (from, cuts, ways).
-    froms = np.lib.stride_tricks.sliding_window_view(before, ways, axis=1).transpose(1, 0, 2)
+    froms = np.lib.stride_tricks.sliding_window_view(before, ways, axis=1).transpose(1, 0, 2)  # a view of before
     came = np.empty(froms.shape)
     step = np.zeros(inked.shape, np.int8)
     for row in range(1, height):
@@ -695,10 +702,8 @@ def cut_lines(own: np.ndarray, cuts: list[int], sway: float = CUT_SWAY) -> list[
         came.min(axis=0, out=total)
     step -= 1
     way = np.argmin(total, axis=1)  # each cut's cheapest way at the foot, followed back up
-    chosen, every = np.empty((len(inside), height), np.int64), np.arange(len(inside))
+    chosen, every = np.empty((cuts, height), np.int64), np.arange(cuts)
     for row in range(height - 1, -1, -1):
         chosen[:, row] = way
         way = way + step[row, every, way]
-    for n, k in enumerate(inside):
-        lines[k] = columns[n, chosen[n]]
-    return lines
+    return chosen
