@@ -648,13 +648,14 @@ def places_between(own: np.ndarray, cuts: list[int], sway: float = CUT_SWAY) -> 
 def place_within(own: np.ndarray, a: np.ndarray, b: np.ndarray) -> Place | None:
     """The Place of the pixels `own` right of cut line `a` and left of `b` (a column for each
     row, cut_lines); None where there are none."""
-    columns = np.arange(own.shape[1])
-    part = own & (columns >= a[:, None]) & (columns < b[:, None])
+    first, last = int(a.min()), int(b.max())  # only the columns the lines can hold between them
+    columns = np.arange(first, max(first, last))
+    part = own[:, first:last] & (columns >= a[:, None]) & (columns < b[:, None])
     rows, cols = np.flatnonzero(part.any(axis=1)), np.flatnonzero(part.any(axis=0))
     if not rows.size:
         return None
     top, bottom, left, right = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
-    return Place((top, bottom, left, right), part[top:bottom, left:right])
+    return Place((top, bottom, first + left, first + right), part[top:bottom, left:right])
 
 
 def cut_lines(own: np.ndarray, cuts: list[int], sway: float = CUT_SWAY) -> list[np.ndarray]:
